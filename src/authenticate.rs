@@ -1,0 +1,516 @@
+//! Deciding one request: find the token (header, else cookies), apply the cookie rules, verify,
+//! and turn the result into an [`Auth`].
+
+use std::borrow::Cow;
+
+use actix_web::http::header::{HeaderMap, AUTHORIZATION, COOKIE};
+use serde_json::Value;
+
+use crate::auth::{Auth, SessionClaims, TokenCarrier};
+use crate::cache::Lookup;
+use crate::config::{ConfigInner, InstanceType};
+use crate::error::Reason;
+use crate::jwt::{self, prop, DecodedJwt};
+use crate::verify::{self, Failure};
+
+/// What the decision needs from a request.
+pub(crate) struct RequestParts<'r> {
+    pub is_get: bool,
+    pub query: &'r str,
+    pub headers: &'r HeaderMap,
+}
+
+/// The outcome plus what the response headers and the strict middleware need.
+pub(crate) struct Decision {
+    pub auth: Auth,
+    /// For key-source outages: seconds before retrying.
+    pub retry_after_secs: Option<u64>,
+}
+
+/// Header bytes as text: ASCII as is, other bytes read as Latin-1 (as a Fetch `Headers` does).
+fn header_text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) if s.is_ascii() => Cow::Borrowed(s),
+        _ => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+    }
+}
+
+/// Clerk's `parseAuthorizationHeader`: the text between the first and second space after
+/// `Bearer`; a value without a space is the token itself; any other scheme gives none.
+pub(crate) fn header_token(value: &str) -> Option<&str> {
+    if value.is_empty() {
+        return None;
+    }
+    let mut parts = value.split(' ');
+    let scheme = parts.next().unwrap_or_default();
+    match parts.next() {
+        None | Some("") => Some(scheme).filter(|s| !s.is_empty()),
+        Some(token) => (scheme == "Bearer").then_some(token),
+    }
+}
+
+/// The cookies Clerk reads, first occurrence of each name, percent-decoded.
+#[derive(Default)]
+pub(crate) struct ClerkCookies<'c> {
+    session: Option<Cow<'c, str>>,
+    client_uat: Option<Cow<'c, str>>,
+    db_jwt: Option<Cow<'c, str>>,
+    session_sfx: Option<Cow<'c, str>>,
+    client_uat_sfx: Option<Cow<'c, str>>,
+    db_jwt_sfx: Option<Cow<'c, str>>,
+}
+
+fn percent_decode(value: &str) -> Cow<'_, str> {
+    if !value.contains('%') {
+        return Cow::Borrowed(value);
+    }
+    // decodeURIComponent: any malformed escape or invalid UTF-8 keeps the raw value.
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let ok = bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+            if !ok {
+                return Cow::Borrowed(value);
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    match percent_encoding::percent_decode_str(value).decode_utf8() {
+        Ok(decoded) => Cow::Owned(decoded.into_owned()),
+        Err(_) => Cow::Borrowed(value),
+    }
+}
+
+fn trim_sp_tab(s: &str) -> &str {
+    s.trim_matches(|c| c == ' ' || c == '\t')
+}
+
+impl<'c> ClerkCookies<'c> {
+    /// The `cookie` package's parser, keeping only Clerk's names.
+    pub(crate) fn parse(header: &'c str, suffix: Option<&str>) -> Self {
+        let mut out = ClerkCookies::default();
+        let len = header.len();
+        let mut index = 0;
+        while index < len {
+            let Some(eq) = header[index..].find('=').map(|i| i + index) else {
+                break;
+            };
+            let end = header[index..].find(';').map_or(len, |i| i + index);
+            if eq > end {
+                index = header[..eq].rfind(';').map_or(0, |i| i + 1);
+                continue;
+            }
+            let name = trim_sp_tab(&header[index..eq]);
+            let value = trim_sp_tab(&header[eq + 1..end]);
+            let slot = match name {
+                "__session" => &mut out.session,
+                "__client_uat" => &mut out.client_uat,
+                "__clerk_db_jwt" => &mut out.db_jwt,
+                _ => match (suffix, name.rsplit_once('_')) {
+                    (Some(sfx), Some((base, s))) if s == sfx => match base {
+                        "__session" => &mut out.session_sfx,
+                        "__client_uat" => &mut out.client_uat_sfx,
+                        "__clerk_db_jwt" => &mut out.db_jwt_sfx,
+                        _ => {
+                            index = end + 1;
+                            continue;
+                        }
+                    },
+                    _ => {
+                        index = end + 1;
+                        continue;
+                    }
+                },
+            };
+            if slot.is_none() {
+                *slot = Some(percent_decode(value));
+            }
+            index = end + 1;
+        }
+        out
+    }
+}
+
+/// `getCookie(name) || undefined`: empty counts as absent.
+fn present<'a>(c: &'a Option<Cow<'_, str>>) -> Option<&'a str> {
+    c.as_deref().filter(|s| !s.is_empty())
+}
+
+/// Clerk's `usesSuffixedCookies` (§3 rules 1–8).
+fn uses_suffixed(cfg: &ConfigInner, c: &ClerkCookies<'_>, now: f64) -> bool {
+    let Some(pk) = &cfg.publishable_key else {
+        return false;
+    };
+    let suffixed_uat = present(&c.client_uat_sfx);
+    let uat = present(&c.client_uat);
+    let suffixed_session = present(&c.session_sfx).unwrap_or("");
+    let session = present(&c.session).unwrap_or("");
+    let decoded_session = jwt::decode(session).ok();
+    if !session.is_empty() {
+        let iss = decoded_session
+            .as_ref()
+            .and_then(|d| jwt::prop_opt(&d.payload, "iss"));
+        let Some(d) = &decoded_session else {
+            return false;
+        };
+        if !jwt::truthy(iss) || jwt::prop(&d.payload, "iss").is_err() {
+            return false;
+        }
+        let belongs = match iss {
+            Some(Value::String(s)) => strip_scheme(s) == pk.frontend_api,
+            _ => false,
+        };
+        if !belongs {
+            return true;
+        }
+    }
+    if suffixed_uat.is_none() && suffixed_session.is_empty() {
+        return false;
+    }
+    let decoded_sfx = jwt::decode(suffixed_session).ok();
+    let iat_of = |d: &Option<DecodedJwt<'_>>| -> f64 {
+        let v = d.as_ref().and_then(|d| jwt::prop_opt(&d.payload, "iat"));
+        if jwt::truthy(v) {
+            jwt::to_number(v)
+        } else {
+            0.0
+        }
+    };
+    if suffixed_uat != Some("0")
+        && uat != Some("0")
+        && iat_of(&decoded_session) > iat_of(&decoded_sfx)
+    {
+        return false;
+    }
+    if suffixed_uat == Some("0") && uat != Some("0") {
+        return false;
+    }
+    if pk.instance != InstanceType::Production {
+        let expired = decoded_sfx.as_ref().is_some_and(|d| {
+            let exp = jwt::to_number(jwt::prop_opt(&d.payload, "exp"));
+            exp <= ((now / 1000.0) as i64 as i32) as f64
+        });
+        if suffixed_uat != Some("0") && uat == Some("0") && expired {
+            return false;
+        }
+    }
+    if suffixed_uat.is_none() && !suffixed_session.is_empty() {
+        return false;
+    }
+    true
+}
+
+/// `iss.replace(/https?:\/\//gi, "")`.
+fn strip_scheme(iss: &str) -> String {
+    let mut out = String::with_capacity(iss.len());
+    let mut rest = iss;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let found = [
+            lower.find("http://").map(|i| (i, 7)),
+            lower.find("https://").map(|i| (i, 8)),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by_key(|(i, _)| *i);
+        match found {
+            Some((i, n)) => {
+                out.push_str(&rest[..i]);
+                rest = &rest[i + n..];
+            }
+            None => {
+                out.push_str(rest);
+                return out;
+            }
+        }
+    }
+}
+
+fn query_param<'q>(query: &'q str, name: &str) -> Option<Cow<'q, str>> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then(|| percent_decode(v))
+    })
+}
+
+fn signed_out(reason: Reason, message: String, carrier: Option<TokenCarrier>) -> Decision {
+    Decision {
+        auth: Auth::signed_out(reason, message, carrier),
+        retry_after_secs: None,
+    }
+}
+
+/// `handleSessionTokenError`: a verification failure as the request's outcome.
+fn from_failure(f: Failure, carrier: TokenCarrier, is_get: bool) -> Decision {
+    let message = f.full_message(carrier);
+    match f {
+        Failure::Bare(reason) => signed_out(reason, message, Some(carrier)),
+        Failure::Token {
+            reason,
+            retry_after_secs,
+            ..
+        } => {
+            let reason = match reason {
+                Reason::TokenExpired if is_get => Reason::SessionTokenExpiredNoRefreshCookie,
+                Reason::TokenExpired => Reason::SessionTokenExpiredNonGet,
+                Reason::TokenNotActiveYet => Reason::SessionTokenNbf,
+                Reason::TokenIatInTheFuture => Reason::SessionTokenIatInTheFuture,
+                other => other,
+            };
+            Decision {
+                auth: Auth::signed_out(reason, message, Some(carrier)),
+                retry_after_secs,
+            }
+        }
+    }
+}
+
+/// Whether Clerk's `toAuth()` would throw on these claims (malformed v2 organisation claims).
+fn auth_object_would_throw(claims: &SessionClaims) -> bool {
+    if claims.get("v").and_then(Value::as_f64) != Some(2.0) || !jwt::truthy(claims.get("o")) {
+        return false;
+    }
+    let fea = claims.get("fea");
+    let bad_fea = jwt::truthy(fea)
+        && !fea
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.split(',').all(|p| p.contains(':')));
+    let o = claims.get("o").unwrap_or(&Value::Null);
+    let (per, fpm) = (jwt::prop_opt(o, "per"), jwt::prop_opt(o, "fpm"));
+    let bad_perm = jwt::truthy(per)
+        && jwt::truthy(fpm)
+        && !(per.is_some_and(Value::is_string) && fpm.is_some_and(Value::is_string));
+    bad_fea || bad_perm
+}
+
+/// Verifies a session token (with the verified-token cache) and builds the signed-in outcome.
+async fn verify_session(
+    cfg: &ConfigInner,
+    token: &str,
+    d: &DecodedJwt<'_>,
+    carrier: TokenCarrier,
+    is_get: bool,
+) -> Decision {
+    let now = verify::now_ms();
+    if let Some(cache) = &cfg.token_cache {
+        if let Lookup::Hit(result) = cache.get(cfg, token, carrier, now) {
+            return match result {
+                Ok(auth) => Decision {
+                    auth,
+                    retry_after_secs: None,
+                },
+                Err(f) => from_failure(f, carrier, is_get),
+            };
+        }
+    }
+    match verify::verify_decoded(cfg, d, now).await {
+        Ok(claims) => {
+            if auth_object_would_throw(&claims) {
+                return signed_out(Reason::UnexpectedError, String::new(), Some(carrier));
+            }
+            let pending = claims.get("sts").and_then(Value::as_str) == Some("pending");
+            if carrier == TokenCarrier::Cookie && !jwt::truthy(claims.get("azp")) {
+                warn_cookie_without_azp();
+            }
+            let auth = if pending {
+                Auth::pending(carrier)
+            } else {
+                Auth::signed_in(claims.clone(), carrier)
+            };
+            if let Some(cache) = &cfg.token_cache {
+                cache.insert(cfg, token, &claims, &auth, now);
+            }
+            Decision {
+                auth,
+                retry_after_secs: None,
+            }
+        }
+        Err(f) => from_failure(f, carrier, is_get),
+    }
+}
+
+fn warn_cookie_without_azp() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        tracing::warn!("clerk: a session token from a cookie is missing the azp claim; configure authorized parties");
+    });
+}
+
+/// Decides one request.
+pub(crate) async fn authenticate(cfg: &ConfigInner, req: &RequestParts<'_>) -> Decision {
+    let authorization = req
+        .headers
+        .get(AUTHORIZATION)
+        .map(|v| header_text(v.as_bytes()));
+    if let Some(token) = authorization.as_deref().and_then(header_token) {
+        return authenticate_header(cfg, token, req.is_get).await;
+    }
+    let cookie_text: Cow<'_, str> = {
+        let mut values = req.headers.get_all(COOKIE);
+        match (values.next(), values.next()) {
+            (None, _) => Cow::Borrowed(""),
+            (Some(one), None) => header_text(one.as_bytes()),
+            (Some(first), Some(second)) => {
+                let mut joined = header_text(first.as_bytes()).into_owned();
+                for v in std::iter::once(second).chain(values) {
+                    joined.push_str("; ");
+                    joined.push_str(&header_text(v.as_bytes()));
+                }
+                Cow::Owned(joined)
+            }
+        }
+    };
+    authenticate_cookies(cfg, &cookie_text, req).await
+}
+
+async fn authenticate_header(cfg: &ConfigInner, token: &str, is_get: bool) -> Decision {
+    let carrier = TokenCarrier::Header;
+    let decoded = jwt::decode(token);
+    if verify::is_machine_jwt(token, decoded.as_ref().ok())
+        || verify::has_non_session_category(decoded.as_ref().ok())
+    {
+        return signed_out(Reason::TokenTypeMismatch, String::new(), Some(carrier));
+    }
+    match decoded {
+        Err(e) => from_failure(Failure_token_invalid(e), carrier, is_get),
+        Ok(d) => verify_session(cfg, token, &d, carrier, is_get).await,
+    }
+}
+
+#[allow(non_snake_case)]
+fn Failure_token_invalid(e: jwt::DecodeError) -> Failure {
+    Failure::Token {
+        reason: Reason::TokenInvalid,
+        text: e.message().to_owned(),
+        action: None,
+        retry_after_secs: None,
+    }
+}
+
+async fn authenticate_cookies(
+    cfg: &ConfigInner,
+    cookie_text: &str,
+    req: &RequestParts<'_>,
+) -> Decision {
+    let carrier = TokenCarrier::Cookie;
+    let now = verify::now_ms();
+    let suffix = cfg
+        .publishable_key
+        .as_ref()
+        .map(|p| p.cookie_suffix.as_str());
+    let cookies = ClerkCookies::parse(cookie_text, suffix);
+    let suffixed = uses_suffixed(cfg, &cookies, now);
+    let (session, uat_text, db_cookie) = if suffixed {
+        (
+            present(&cookies.session_sfx),
+            present(&cookies.client_uat_sfx),
+            present(&cookies.db_jwt_sfx),
+        )
+    } else {
+        (
+            present(&cookies.session),
+            present(&cookies.client_uat),
+            present(&cookies.db_jwt),
+        )
+    };
+    let uat = uat_text
+        .map(jwt::parse_int)
+        .filter(|u| !u.is_nan())
+        .unwrap_or(0.0);
+    let has_uat = uat != 0.0;
+    let dev = cfg
+        .publishable_key
+        .as_ref()
+        .is_some_and(|p| p.instance == InstanceType::Development);
+    if dev {
+        if query_param(req.query, "__clerk_redirect_url").is_some_and(|v| !v.is_empty()) {
+            return signed_out(Reason::PrimaryRespondsToSyncing, String::new(), None);
+        }
+        let query_db = query_param(req.query, "__clerk_db_jwt");
+        if query_db.is_some() {
+            return signed_out(Reason::DevBrowserSync, String::new(), None);
+        }
+        if db_cookie.is_none() {
+            return signed_out(Reason::DevBrowserMissing, String::new(), None);
+        }
+    }
+    let token = match (has_uat, session) {
+        (false, None) => return signed_out(Reason::SessionTokenAndUatMissing, String::new(), None),
+        (false, Some(_)) => {
+            return signed_out(
+                Reason::SessionTokenWithoutClientUat,
+                String::new(),
+                Some(carrier),
+            )
+        }
+        (true, None) => {
+            return signed_out(Reason::ClientUatWithoutSessionToken, String::new(), None)
+        }
+        (true, Some(token)) => token,
+    };
+    let d = match jwt::decode(token) {
+        Ok(d) => d,
+        Err(e) => return from_failure(Failure_token_invalid(e), carrier, req.is_get),
+    };
+    if verify::is_machine_jwt(token, Some(&d)) || verify::has_non_session_category(Some(&d)) {
+        return signed_out(Reason::TokenTypeMismatch, String::new(), Some(carrier));
+    }
+    let Ok(iat) = prop(&d.payload, "iat") else {
+        return signed_out(Reason::UnexpectedError, String::new(), Some(carrier));
+    };
+    if jwt::to_number(iat) < uat {
+        return signed_out(
+            Reason::SessionTokenIatBeforeClientUat,
+            String::new(),
+            Some(carrier),
+        );
+    }
+    verify_session(cfg, token, &d, carrier, req.is_get).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_header_parsing() {
+        assert_eq!(header_token("Bearer abc"), Some("abc"));
+        assert_eq!(header_token("abc"), Some("abc"));
+        assert_eq!(header_token("Bearer abc def"), Some("abc"));
+        assert_eq!(header_token("Bearer  abc"), Some("Bearer"));
+        assert_eq!(header_token("bearer abc"), None);
+        assert_eq!(header_token("Basic abc"), None);
+        assert_eq!(header_token(""), None);
+    }
+
+    #[test]
+    fn cookie_parsing() {
+        let c = ClerkCookies::parse(
+            "a=1; __session=x%20y; __session=second; junk; __client_uat=5",
+            None,
+        );
+        assert_eq!(c.session.as_deref(), Some("x y"));
+        assert_eq!(c.client_uat.as_deref(), Some("5"));
+        let c = ClerkCookies::parse("__session_AbC=t; __client_uat_AbC=1", Some("AbC"));
+        assert_eq!(c.session_sfx.as_deref(), Some("t"));
+        assert_eq!(c.client_uat_sfx.as_deref(), Some("1"));
+        assert_eq!(percent_decode("%ZZ"), "%ZZ");
+        assert_eq!(percent_decode("%C3%A9"), "é");
+        assert_eq!(percent_decode("%FF"), "%FF");
+    }
+
+    #[test]
+    fn scheme_stripping() {
+        assert_eq!(
+            strip_scheme("https://clerk.example.com"),
+            "clerk.example.com"
+        );
+        assert_eq!(strip_scheme("HTTPS://https://a.b"), "a.b");
+        assert_eq!(strip_scheme("a.b"), "a.b");
+    }
+}

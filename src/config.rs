@@ -1,0 +1,460 @@
+//! [`ClerkConfig`]: everything needed to decide a request, validated once, shared by clones.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use sha1::{Digest as _, Sha1};
+
+use crate::error::ConfigError;
+use crate::keys::{KeyStore, RemoteOptions, VerifyKey};
+
+/// Clerk's Backend API.
+pub const DEFAULT_API_URL: &str = "https://api.clerk.com";
+/// The Backend API version segment of the JWKS URL.
+pub const DEFAULT_API_VERSION: &str = "v1";
+/// Clerk's default tolerance on `exp`, `nbf` and `iat`.
+pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(5);
+
+/// Whether the instance is a development (`pk_test_`) or production (`pk_live_`) one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceType {
+    /// `pk_live_…`
+    Production,
+    /// `pk_test_…`
+    Development,
+}
+
+/// A parsed publishable key.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct PublishableKey {
+    pub instance: InstanceType,
+    /// The frontend API host the key encodes, e.g. `clerk.example.com`.
+    pub frontend_api: String,
+    /// `_` + the first 8 characters of URL-safe base64 of SHA-1 of the key.
+    pub cookie_suffix: String,
+}
+
+impl PublishableKey {
+    pub(crate) fn parse(key: &str) -> Result<Self, ConfigError> {
+        let instance = if key.starts_with("pk_live_") {
+            InstanceType::Production
+        } else if key.starts_with("pk_test_") {
+            InstanceType::Development
+        } else {
+            return Err(ConfigError::InvalidPublishableKey("unknown prefix"));
+        };
+        let parts: Vec<&str> = key.split('_').collect();
+        let [_, _, encoded] = parts.as_slice() else {
+            return Err(ConfigError::InvalidPublishableKey("unexpected underscores"));
+        };
+        let decoded = forgiving_base64(encoded)
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or(ConfigError::InvalidPublishableKey("not base64"))?;
+        let host = decoded
+            .strip_suffix('$')
+            .filter(|h| !h.contains('$') && h.contains('.'))
+            .ok_or(ConfigError::InvalidPublishableKey(
+                "does not encode a frontend API host",
+            ))?;
+        let digest = Sha1::digest(key.as_bytes());
+        let suffix: String = base64::engine::general_purpose::URL_SAFE
+            .encode(digest)
+            .chars()
+            .take(8)
+            .collect();
+        Ok(PublishableKey {
+            instance,
+            frontend_api: host.to_owned(),
+            cookie_suffix: suffix,
+        })
+    }
+}
+
+/// `atob`: standard base64, padding optional, ASCII whitespace ignored.
+fn forgiving_base64(s: &str) -> Option<Vec<u8>> {
+    let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let trimmed = if compact.len() % 4 == 0 {
+        compact
+            .strip_suffix("==")
+            .or_else(|| compact.strip_suffix('='))
+            .unwrap_or(&compact)
+    } else {
+        &compact
+    };
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(trimmed)
+        .ok()
+}
+
+/// A secret value whose `Debug` shows only its first 7 characters, as Clerk's debug output does.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Secret(pub(crate) String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown: String = self.0.chars().take(7).collect();
+        write!(f, "\"{shown}…\"")
+    }
+}
+
+pub(crate) struct ConfigInner {
+    pub secret_key: Option<Secret>,
+    pub publishable_key: Option<PublishableKey>,
+    pub authorized_parties: Vec<String>,
+    /// `authorized_parties` joined with `,`, as Clerk's message prints them.
+    pub authorized_parties_text: String,
+    pub audience: Vec<String>,
+    pub clock_skew_ms: f64,
+    pub keys: KeyStore,
+    pub token_cache: Option<crate::cache::TokenCache>,
+}
+
+/// Everything needed to authenticate a request: keys, instance, and the checks' options.
+///
+/// Built once (with [`ClerkConfig::builder`] or [`ClerkConfig::from_env`]) and cloned into
+/// every worker: clones are cheap and share one key cache and one verified-token cache.
+///
+/// ```
+/// use actix_clerk::ClerkConfig;
+/// # let pem = actix_clerk::__doc_pem();
+/// let config = ClerkConfig::builder()
+///     .jwt_key(pem)
+///     .authorized_parties(["https://app.example.com"])
+///     .build()
+///     .expect("valid Clerk configuration");
+/// # drop(config);
+/// ```
+#[derive(Clone)]
+pub struct ClerkConfig {
+    pub(crate) inner: Arc<ConfigInner>,
+}
+
+impl fmt::Debug for ClerkConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("ClerkConfig")
+            .field("secret_key", &i.secret_key)
+            .field("instance", &i.publishable_key.as_ref().map(|p| p.instance))
+            .field(
+                "frontend_api",
+                &i.publishable_key.as_ref().map(|p| p.frontend_api.as_str()),
+            )
+            .field("keys", &i.keys)
+            .field("authorized_parties", &i.authorized_parties)
+            .field("audience", &i.audience)
+            .field("clock_skew_ms", &i.clock_skew_ms)
+            .field("token_cache", &i.token_cache.is_some())
+            .finish()
+    }
+}
+
+impl ClerkConfig {
+    /// Starts a configuration.
+    pub fn builder() -> ClerkConfigBuilder {
+        ClerkConfigBuilder::default()
+    }
+
+    /// Reads `CLERK_SECRET_KEY`, `CLERK_PUBLISHABLE_KEY`, `CLERK_JWT_KEY`, `CLERK_API_URL`,
+    /// `CLERK_API_VERSION` and `CLERK_AUTHORIZED_PARTIES` (comma-separated) and builds.
+    /// Empty variables count as unset.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        ClerkConfigBuilder::from_env()?.build()
+    }
+
+    /// The instance type, when a publishable key is configured.
+    pub fn instance_type(&self) -> Option<InstanceType> {
+        self.inner.publishable_key.as_ref().map(|p| p.instance)
+    }
+
+    /// Fetches the instance's keys now (a no-op with a PEM key), so that a wrong secret key
+    /// or an unreachable API shows at startup instead of on the first request.
+    ///
+    /// Call it from inside the actix runtime (e.g. in `#[actix_web::main]`).
+    pub async fn warm_up(&self) -> Result<(), crate::ClerkError> {
+        self.inner.keys.warm_up().await
+    }
+}
+
+/// Builder of [`ClerkConfig`]. Every setter takes and returns the builder.
+#[derive(Default, Clone)]
+#[must_use]
+pub struct ClerkConfigBuilder {
+    secret_key: Option<String>,
+    publishable_key: Option<String>,
+    jwt_key: Option<String>,
+    api_url: Option<String>,
+    api_version: Option<String>,
+    authorized_parties: Vec<String>,
+    audience: Vec<String>,
+    clock_skew: Option<Duration>,
+    remote: RemoteOptions,
+    token_cache: Option<usize>,
+    token_cache_off: bool,
+}
+
+impl fmt::Debug for ClerkConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClerkConfigBuilder")
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|s| Secret(s.clone())),
+            )
+            .field("publishable_key", &self.publishable_key)
+            .field("jwt_key", &self.jwt_key.as_ref().map(|_| "<pem>"))
+            .field("api_url", &self.api_url)
+            .field("authorized_parties", &self.authorized_parties)
+            .finish_non_exhaustive()
+    }
+}
+
+fn env_var(name: &'static str) -> Result<Option<String>, ConfigError> {
+    match std::env::var(name) {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::NotUnicode(name)),
+    }
+}
+
+impl ClerkConfigBuilder {
+    /// A builder pre-filled from the environment variables read by [`ClerkConfig::from_env`];
+    /// further setters override them.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut b = ClerkConfigBuilder::default();
+        b.secret_key = env_var("CLERK_SECRET_KEY")?;
+        b.publishable_key = env_var("CLERK_PUBLISHABLE_KEY")?;
+        b.jwt_key = env_var("CLERK_JWT_KEY")?;
+        b.api_url = env_var("CLERK_API_URL")?;
+        b.api_version = env_var("CLERK_API_VERSION")?;
+        if let Some(parties) = env_var("CLERK_AUTHORIZED_PARTIES")? {
+            b.authorized_parties = parties
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        Ok(b)
+    }
+
+    /// The instance's secret key (`sk_live_…`/`sk_test_…`), used to fetch its JWKS.
+    /// Needed unless a PEM key is given.
+    pub fn secret_key(mut self, key: impl Into<String>) -> Self {
+        self.secret_key = Some(key.into());
+        self
+    }
+
+    /// The instance's publishable key (`pk_live_…`/`pk_test_…`). Decides development vs
+    /// production rules and the cookie-name suffix. Without it, cookies are read unsuffixed
+    /// and the instance is treated as production.
+    pub fn publishable_key(mut self, key: impl Into<String>) -> Self {
+        self.publishable_key = Some(key.into());
+        self
+    }
+
+    /// The instance's RSA public key in PEM form (or its bare base64 body; a literal `\n` is
+    /// read as a newline). Verification then needs no network, and this key wins over the
+    /// secret key.
+    pub fn jwt_key(mut self, pem: impl Into<String>) -> Self {
+        self.jwt_key = Some(pem.into());
+        self
+    }
+
+    /// Backend API base URL (default [`DEFAULT_API_URL`]).
+    pub fn api_url(mut self, url: impl Into<String>) -> Self {
+        self.api_url = Some(url.into());
+        self
+    }
+
+    /// Backend API version segment (default [`DEFAULT_API_VERSION`]).
+    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+        self.api_version = Some(version.into());
+        self
+    }
+
+    /// Origins allowed in the token's `azp` claim, e.g. `https://app.example.com`.
+    /// Strongly recommended: with it, a token minted for another site is refused.
+    pub fn authorized_parties<I, S>(mut self, parties: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.authorized_parties = parties.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Accepted `aud` values. When set, a token with an `aud` claim must name one of them.
+    pub fn audience<I, S>(mut self, audience: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.audience = audience.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Tolerance on `exp`, `nbf` and `iat` (default 5 s; zero is honoured).
+    pub fn clock_skew(mut self, skew: Duration) -> Self {
+        self.clock_skew = Some(skew);
+        self
+    }
+
+    /// How long fetched keys are fresh (default 5 minutes, as Clerk's SDK).
+    pub fn jwks_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.remote.ttl = ttl;
+        self
+    }
+
+    /// Timeout of one JWKS fetch (default 5 s).
+    pub fn jwks_fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.remote.fetch_timeout = timeout;
+        self
+    }
+
+    /// Minimum time between two refetches caused by unknown `kid`s (default 30 s).
+    pub fn jwks_unknown_kid_cooldown(mut self, cooldown: Duration) -> Self {
+        self.remote.unknown_kid_cooldown = cooldown;
+        self
+    }
+
+    /// How long the last good keys keep serving when refreshes fail (default 1 hour).
+    pub fn jwks_max_stale(mut self, max_stale: Duration) -> Self {
+        self.remote.max_stale = max_stale;
+        self
+    }
+
+    /// Number of verified tokens remembered (default 10 000; see the crate docs).
+    pub fn token_cache_capacity(mut self, entries: usize) -> Self {
+        self.token_cache = Some(entries);
+        self
+    }
+
+    /// Turns the verified-token cache off: every request verifies its signature.
+    pub fn disable_token_cache(mut self) -> Self {
+        self.token_cache_off = true;
+        self
+    }
+
+    /// Validates and builds the configuration.
+    pub fn build(self) -> Result<ClerkConfig, ConfigError> {
+        let publishable_key = self
+            .publishable_key
+            .as_deref()
+            .map(PublishableKey::parse)
+            .transpose()?;
+        let secret_key = match self.secret_key {
+            Some(k) if k.starts_with("sk_") && k.len() > 3 && !k.contains(char::is_whitespace) => {
+                Some(Secret(k))
+            }
+            Some(_) => return Err(ConfigError::InvalidSecretKey),
+            None => None,
+        };
+        let api_url = self.api_url.unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+        let api_url = api_url.trim_end_matches('/').to_owned();
+        if !(api_url.starts_with("http://") || api_url.starts_with("https://"))
+            || api_url.len() <= "https://".len()
+        {
+            return Err(ConfigError::InvalidApiUrl(api_url));
+        }
+        let api_version = self
+            .api_version
+            .unwrap_or_else(|| DEFAULT_API_VERSION.to_owned());
+        let api_version = api_version.trim_matches('/').to_owned();
+        if api_version.is_empty() || api_version.contains(['/', '?', '#', ' ']) {
+            return Err(ConfigError::InvalidApiVersion(api_version));
+        }
+        if self.authorized_parties.iter().any(|p| p.trim().is_empty()) {
+            return Err(ConfigError::InvalidAuthorizedParty);
+        }
+        let clock_skew = self.clock_skew.unwrap_or(DEFAULT_CLOCK_SKEW);
+        if clock_skew > Duration::from_secs(86_400) {
+            return Err(ConfigError::InvalidDuration("clock skew"));
+        }
+        let keys = if let Some(pem) = self.jwt_key {
+            KeyStore::Pem(Arc::new(VerifyKey::from_pem_text(&pem)?))
+        } else if let Some(secret) = &secret_key {
+            self.remote.validate()?;
+            KeyStore::remote(
+                format!("{api_url}/{api_version}/jwks"),
+                secret.clone(),
+                self.remote,
+            )
+        } else {
+            return Err(ConfigError::MissingKey);
+        };
+        let token_cache = if self.token_cache_off {
+            None
+        } else {
+            let capacity = self.token_cache.unwrap_or(crate::cache::DEFAULT_CAPACITY);
+            (capacity > 0).then(|| crate::cache::TokenCache::new(capacity))
+        };
+        Ok(ClerkConfig {
+            inner: Arc::new(ConfigInner {
+                secret_key,
+                publishable_key,
+                authorized_parties_text: self.authorized_parties.join(","),
+                authorized_parties: self.authorized_parties,
+                audience: self
+                    .audience
+                    .into_iter()
+                    .filter(|a| !a.is_empty())
+                    .collect(),
+                clock_skew_ms: clock_skew.as_millis() as f64,
+                keys,
+                token_cache,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publishable_key_suffix_matches_clerk() {
+        let pk =
+            PublishableKey::parse("pk_live_Y2xlcmsuaW5zcGlyZWQucHVtYS03NC5sY2wuZGV2JA").unwrap();
+        assert_eq!(pk.cookie_suffix, "MqCvchyS");
+        assert_eq!(pk.frontend_api, "clerk.inspired.puma-74.lcl.dev");
+        assert_eq!(pk.instance, InstanceType::Production);
+        assert!(PublishableKey::parse("pk_live_bm9wZQ").is_err());
+        assert!(PublishableKey::parse("sk_live_abc").is_err());
+        assert!(PublishableKey::parse("pk_test_a_b").is_err());
+    }
+
+    #[test]
+    fn missing_key_is_reported() {
+        assert_eq!(
+            ClerkConfig::builder().build().unwrap_err(),
+            ConfigError::MissingKey
+        );
+        assert_eq!(
+            ClerkConfig::builder()
+                .secret_key("nope")
+                .build()
+                .unwrap_err(),
+            ConfigError::InvalidSecretKey
+        );
+        assert_eq!(
+            ClerkConfig::builder()
+                .jwt_key("not a key")
+                .build()
+                .unwrap_err(),
+            ConfigError::InvalidJwtKey
+        );
+    }
+
+    #[test]
+    fn debug_redacts_secret() {
+        let cfg = ClerkConfig::builder()
+            .secret_key("sk_test_supersecretvalue")
+            .build()
+            .unwrap();
+        let text = format!("{cfg:?}");
+        assert!(text.contains("sk_test"));
+        assert!(!text.contains("supersecret"));
+    }
+}

@@ -1,0 +1,269 @@
+//! Failure reasons with Clerk's exact strings, the per-request [`ClerkError`], and the
+//! build-time [`ConfigError`].
+
+use std::fmt;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+/// Why a request is signed out. Each variant renders the string Clerk's SDK reports
+/// (`token-expired`, `session-token-and-uat-missing`, …) through [`Reason::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// `token-invalid`: the token is malformed or its `typ` is not `JWT`.
+    TokenInvalid,
+    /// `token-invalid-algorithm`: `alg` is not RS256, RS384 or RS512.
+    TokenInvalidAlgorithm,
+    /// `token-invalid-authorized-parties`: `azp` is missing or not an authorized party.
+    TokenInvalidAuthorizedParties,
+    /// `token-invalid-signature`: the signature does not match the key.
+    TokenInvalidSignature,
+    /// `token-verification-failed`: a claim (`sub`, `aud`, `exp`…) has the wrong shape or
+    /// value, or the key and the token disagree on the algorithm.
+    TokenVerificationFailed,
+    /// `token-expired`: only inside messages; requests report one of the
+    /// `session-token-expired-…` reasons.
+    TokenExpired,
+    /// `token-not-active-yet`: only inside messages; requests report `session-token-nbf`.
+    TokenNotActiveYet,
+    /// `token-iat-in-the-future`: only inside messages; requests report
+    /// `session-token-iat-in-the-future`.
+    TokenIatInTheFuture,
+    /// `secret-key-invalid`: Clerk's Backend API rejected the secret key.
+    SecretKeyInvalid,
+    /// `jwk-remote-failed-to-load`: the instance's key set could not be fetched.
+    RemoteJwkFailedToLoad,
+    /// `jwk-failed-to-resolve`: neither a PEM key nor a secret key is configured.
+    JwkFailedToResolve,
+    /// `jwk-kid-mismatch`: no key of the instance has the token's `kid`.
+    JwkKidMismatch,
+    /// `session-token-expired-refresh-non-eligible-no-refresh-cookie`: expired token on a GET.
+    SessionTokenExpiredNoRefreshCookie,
+    /// `session-token-expired-refresh-non-eligible-non-get`: expired token, not a GET.
+    SessionTokenExpiredNonGet,
+    /// `session-token-nbf`: the token is not valid yet.
+    SessionTokenNbf,
+    /// `session-token-iat-in-the-future`: the token was issued in the future.
+    SessionTokenIatInTheFuture,
+    /// `session-token-and-uat-missing`: no token at all.
+    SessionTokenAndUatMissing,
+    /// `session-token-but-no-client-uat`: a `__session` cookie without `__client_uat`.
+    SessionTokenWithoutClientUat,
+    /// `client-uat-but-no-session-token`: `__client_uat` without a `__session` cookie.
+    ClientUatWithoutSessionToken,
+    /// `session-token-iat-before-client-uat`: the cookie token predates the last client update.
+    SessionTokenIatBeforeClientUat,
+    /// `dev-browser-missing`: a development instance's cookie request lacks `__clerk_db_jwt`.
+    DevBrowserMissing,
+    /// `dev-browser-sync`: a development instance's request carries `__clerk_db_jwt` in the query.
+    DevBrowserSync,
+    /// `primary-responds-to-syncing`: a development instance's request carries
+    /// `__clerk_redirect_url` (Clerk would redirect; an API answer is signed out).
+    PrimaryRespondsToSyncing,
+    /// `token-type-mismatch`: a machine token, or a token of another category, was sent where a
+    /// session token is expected.
+    TokenTypeMismatch,
+    /// `unexpected-error`: the token's JSON has a shape Clerk's SDK cannot read (e.g. `null`).
+    UnexpectedError,
+    /// `session-pending` (**ours**): a verified session whose `sts` is `pending`. Clerk reports
+    /// such a request as signed in but hands out a signed-out auth object.
+    SessionPending,
+}
+
+impl Reason {
+    /// The reason string, exactly as Clerk reports it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Reason::TokenInvalid => "token-invalid",
+            Reason::TokenInvalidAlgorithm => "token-invalid-algorithm",
+            Reason::TokenInvalidAuthorizedParties => "token-invalid-authorized-parties",
+            Reason::TokenInvalidSignature => "token-invalid-signature",
+            Reason::TokenVerificationFailed => "token-verification-failed",
+            Reason::TokenExpired => "token-expired",
+            Reason::TokenNotActiveYet => "token-not-active-yet",
+            Reason::TokenIatInTheFuture => "token-iat-in-the-future",
+            Reason::SecretKeyInvalid => "secret-key-invalid",
+            Reason::RemoteJwkFailedToLoad => "jwk-remote-failed-to-load",
+            Reason::JwkFailedToResolve => "jwk-failed-to-resolve",
+            Reason::JwkKidMismatch => "jwk-kid-mismatch",
+            Reason::SessionTokenExpiredNoRefreshCookie => {
+                "session-token-expired-refresh-non-eligible-no-refresh-cookie"
+            }
+            Reason::SessionTokenExpiredNonGet => {
+                "session-token-expired-refresh-non-eligible-non-get"
+            }
+            Reason::SessionTokenNbf => "session-token-nbf",
+            Reason::SessionTokenIatInTheFuture => "session-token-iat-in-the-future",
+            Reason::SessionTokenAndUatMissing => "session-token-and-uat-missing",
+            Reason::SessionTokenWithoutClientUat => "session-token-but-no-client-uat",
+            Reason::ClientUatWithoutSessionToken => "client-uat-but-no-session-token",
+            Reason::SessionTokenIatBeforeClientUat => "session-token-iat-before-client-uat",
+            Reason::DevBrowserMissing => "dev-browser-missing",
+            Reason::DevBrowserSync => "dev-browser-sync",
+            Reason::PrimaryRespondsToSyncing => "primary-responds-to-syncing",
+            Reason::TokenTypeMismatch => "token-type-mismatch",
+            Reason::UnexpectedError => "unexpected-error",
+            Reason::SessionPending => "session-pending",
+        }
+    }
+
+    /// Whether this reason means the keys could not be obtained (not the client's fault).
+    pub const fn is_key_source_outage(self) -> bool {
+        matches!(
+            self,
+            Reason::RemoteJwkFailedToLoad | Reason::SecretKeyInvalid
+        )
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error a request fails with: what [`ClerkRequireAuth`](crate::ClerkRequireAuth) passes to
+/// actix's error chain for a signed-out request, and what the [`Authenticated`](crate::Authenticated)
+/// extractor returns.
+///
+/// Its [`ResponseError`] answer:
+/// - signed out → `401` with `WWW-Authenticate: Bearer` (`error="invalid_token"` when a
+///   token was presented) and a small JSON body naming the reason;
+/// - key source unavailable → `503` with `Retry-After`;
+/// - middleware missing → `500` naming the misconfiguration.
+///
+/// Override it with the middleware's `on_error` hook or with actix's `ErrorHandlers`.
+/// Neither `Display`, `Debug` nor the response ever contain the token.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClerkError {
+    /// The request is signed out.
+    #[error("unauthenticated ({reason})")]
+    Unauthenticated {
+        /// Clerk's reason.
+        reason: Reason,
+        /// Clerk's message (may be empty).
+        message: String,
+        /// Whether the request presented a token (header or cookie).
+        token_presented: bool,
+    },
+    /// The instance's keys could not be obtained, so no decision could be made.
+    #[error("authentication keys unavailable ({reason})")]
+    KeysUnavailable {
+        /// `jwk-remote-failed-to-load` or `secret-key-invalid`.
+        reason: Reason,
+        /// What went wrong, without secrets.
+        message: String,
+        /// Seconds after which a retry is worthwhile.
+        retry_after_secs: u64,
+    },
+    /// A handler asked for authentication but neither middleware runs on its route.
+    #[error("ClerkWithAuth or ClerkRequireAuth must wrap this route to use the Clerk extractors")]
+    MissingMiddleware,
+}
+
+impl ClerkError {
+    /// Clerk's reason, when the request was decided.
+    pub fn reason(&self) -> Option<Reason> {
+        match self {
+            ClerkError::Unauthenticated { reason, .. }
+            | ClerkError::KeysUnavailable { reason, .. } => Some(*reason),
+            ClerkError::MissingMiddleware => None,
+        }
+    }
+
+    /// Clerk's message, when the request was decided (may be empty).
+    pub fn message(&self) -> &str {
+        match self {
+            ClerkError::Unauthenticated { message, .. }
+            | ClerkError::KeysUnavailable { message, .. } => message,
+            ClerkError::MissingMiddleware => "",
+        }
+    }
+}
+
+impl ResponseError for ClerkError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ClerkError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            ClerkError::KeysUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ClerkError::MissingMiddleware => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status_code());
+        match self {
+            ClerkError::Unauthenticated {
+                reason,
+                token_presented,
+                ..
+            } => {
+                let challenge = if *token_presented {
+                    "Bearer error=\"invalid_token\""
+                } else {
+                    "Bearer"
+                };
+                res.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(challenge),
+                ));
+                res.content_type("application/json").body(format!(
+                    "{{\"error\":\"unauthenticated\",\"reason\":\"{}\"}}",
+                    reason.as_str()
+                ))
+            }
+            ClerkError::KeysUnavailable {
+                reason,
+                retry_after_secs,
+                ..
+            } => {
+                res.insert_header((header::RETRY_AFTER, *retry_after_secs));
+                res.content_type("application/json").body(format!(
+                    "{{\"error\":\"authentication_unavailable\",\"reason\":\"{}\"}}",
+                    reason.as_str()
+                ))
+            }
+            ClerkError::MissingMiddleware => res
+                .content_type("text/plain; charset=utf-8")
+                .body("server misconfiguration: Clerk middleware missing on this route"),
+        }
+    }
+}
+
+/// A configuration problem, found when the configuration is built.
+///
+/// Its message says what to set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No way to verify tokens: neither a PEM key nor a secret key.
+    #[error("no verification key: set CLERK_JWT_KEY (the instance's PEM public key) or CLERK_SECRET_KEY (sk_live_… / sk_test_…)")]
+    MissingKey,
+    /// The secret key does not look like one.
+    #[error("CLERK_SECRET_KEY is malformed: expected sk_live_… or sk_test_…")]
+    InvalidSecretKey,
+    /// The publishable key cannot be decoded.
+    #[error("CLERK_PUBLISHABLE_KEY is malformed ({0}): expected pk_live_… or pk_test_… as shown in the Clerk dashboard")]
+    InvalidPublishableKey(&'static str),
+    /// The PEM key cannot be parsed as an RSA public key.
+    #[error("CLERK_JWT_KEY is not an RSA public key in PEM form (-----BEGIN PUBLIC KEY-----…) or its base64 body")]
+    InvalidJwtKey,
+    /// The API URL is not an absolute http(s) URL.
+    #[error("CLERK_API_URL must be an absolute http:// or https:// URL, got {0:?}")]
+    InvalidApiUrl(String),
+    /// The API version is not a single path segment.
+    #[error("CLERK_API_VERSION must be a path segment such as v1, got {0:?}")]
+    InvalidApiVersion(String),
+    /// An authorized party is empty.
+    #[error("authorized parties must be non-empty origins such as https://app.example.com")]
+    InvalidAuthorizedParty,
+    /// An environment variable is not valid UTF-8.
+    #[error("environment variable {0} is not valid UTF-8")]
+    NotUnicode(&'static str),
+    /// A duration setting is out of range.
+    #[error("{0} is out of range")]
+    InvalidDuration(&'static str),
+}

@@ -1,0 +1,542 @@
+//! The key store: the instance's PEM key, or its JWKS fetched from Clerk's Backend API and
+//! cached.
+//!
+//! Behaviour of the remote store (all durations configurable on the builder):
+//! - **one fetch at a time** across every actix worker: requests that need keys while a fetch
+//!   runs wait for its result (never longer than the fetch timeout) instead of starting their own;
+//! - **fresh for `ttl`** (5 min); from 80 % of the TTL on, a request that finds its key starts a
+//!   background refresh and does not wait for it (**refresh ahead**);
+//! - **unknown `kid`**: one refetch, then at most one more per `unknown_kid_cooldown` (30 s);
+//!   kids still missing after a fetch are remembered (up to 4096) and answered without a fetch;
+//! - **stale while error**: when refreshes fail, the last good keys keep serving for up to
+//!   `max_stale` (1 h) past their TTL, with retries backing off from 1 s to 60 s;
+//! - a fetch has a timeout (5 s); keys that fail to parse are skipped; a set with no usable key
+//!   is a failed fetch; Clerk's `clerk_key_invalid` answer is reported as `secret-key-invalid`.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{Algorithm, DecodingKey};
+use parking_lot::RwLock;
+use serde::Deserialize;
+
+use crate::config::Secret;
+use crate::error::{ConfigError, Reason};
+
+const ACTION_CONTACT_SUPPORT: &str = "Contact support@clerk.com";
+const MAX_REMEMBERED_MISSING_KIDS: usize = 4096;
+const MAX_JWKS_BODY: usize = 256 * 1024;
+
+/// A public key ready to verify signatures.
+pub(crate) struct VerifyKey {
+    pub key: DecodingKey,
+    /// The algorithm the key is bound to (`alg` of the JWK; RS256 for a PEM key, as Clerk
+    /// imports it), or `None` for a JWK without `alg`.
+    pub alg: Option<Algorithm>,
+}
+
+impl VerifyKey {
+    /// Parses armoured PEM, the bare base64 body, or either with `\n` written literally.
+    pub(crate) fn from_pem_text(text: &str) -> Result<Self, ConfigError> {
+        let text = text.replace("\\n", "\n").replace("\\r", "");
+        let text = text.trim();
+        let pem = if text.contains("-----BEGIN") {
+            text.to_owned()
+        } else {
+            let body: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            if body.is_empty()
+                || !body
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+            {
+                return Err(ConfigError::InvalidJwtKey);
+            }
+            let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+            for chunk in body.as_bytes().chunks(64) {
+                pem.push_str(&String::from_utf8_lossy(chunk));
+                pem.push('\n');
+            }
+            pem.push_str("-----END PUBLIC KEY-----\n");
+            pem
+        };
+        let key =
+            DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| ConfigError::InvalidJwtKey)?;
+        // Build-time check that the crypto backend accepts the key: a wrong signature must be
+        // rejected cleanly (Ok(false)), not with an error.
+        match jsonwebtoken::crypto::verify("AAAA", b"probe", &key, Algorithm::RS256) {
+            Ok(false) => Ok(VerifyKey {
+                key,
+                alg: Some(Algorithm::RS256),
+            }),
+            _ => Err(ConfigError::InvalidJwtKey),
+        }
+    }
+
+    fn from_jwk(jwk: &RawJwk) -> Option<(String, Self)> {
+        if jwk.kty.as_deref() != Some("RSA") {
+            return None;
+        }
+        let alg = match jwk.alg.as_deref() {
+            None => None,
+            Some("RS256") => Some(Algorithm::RS256),
+            Some("RS384") => Some(Algorithm::RS384),
+            Some("RS512") => Some(Algorithm::RS512),
+            Some(_) => return None,
+        };
+        let key = DecodingKey::from_rsa_components(jwk.n.as_deref()?, jwk.e.as_deref()?).ok()?;
+        let kid = jwk.kid.clone().unwrap_or_else(|| "undefined".to_owned());
+        Some((kid, VerifyKey { key, alg }))
+    }
+}
+
+#[derive(Deserialize)]
+struct RawJwk {
+    kid: Option<String>,
+    kty: Option<String>,
+    alg: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawJwks {
+    keys: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct ApiErrors {
+    errors: Vec<ApiError>,
+}
+
+#[derive(Deserialize)]
+struct ApiError {
+    code: Option<String>,
+    message: Option<String>,
+}
+
+/// Why no key could be had; rendered into Clerk's message by the verifier.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyFailure {
+    pub reason: Reason,
+    pub message: String,
+    pub action: Option<String>,
+    /// Seconds until the store will try again (for `Retry-After`).
+    pub retry_after_secs: u64,
+}
+
+/// Tunables of the remote key store.
+#[derive(Debug, Clone)]
+pub(crate) struct RemoteOptions {
+    pub ttl: Duration,
+    pub fetch_timeout: Duration,
+    pub unknown_kid_cooldown: Duration,
+    pub max_stale: Duration,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+}
+
+impl Default for RemoteOptions {
+    fn default() -> Self {
+        RemoteOptions {
+            ttl: Duration::from_secs(300),
+            fetch_timeout: Duration::from_secs(5),
+            unknown_kid_cooldown: Duration::from_secs(30),
+            max_stale: Duration::from_secs(3600),
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RemoteOptions {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if self.ttl.is_zero() {
+            return Err(ConfigError::InvalidDuration("JWKS cache TTL"));
+        }
+        if self.fetch_timeout.is_zero() || self.fetch_timeout > Duration::from_secs(300) {
+            return Err(ConfigError::InvalidDuration("JWKS fetch timeout"));
+        }
+        Ok(())
+    }
+}
+
+/// Where keys come from.
+pub(crate) enum KeyStore {
+    /// Networkless: the configured PEM key, whatever the token's `kid`.
+    Pem(Arc<VerifyKey>),
+    /// The instance's JWKS.
+    Remote(Arc<RemoteKeys>),
+}
+
+impl fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyStore::Pem(_) => f.write_str("Pem"),
+            KeyStore::Remote(r) => f.debug_struct("Remote").field("url", &r.url).finish(),
+        }
+    }
+}
+
+impl KeyStore {
+    pub(crate) fn remote(url: String, secret: Secret, opts: RemoteOptions) -> Self {
+        KeyStore::Remote(Arc::new(RemoteKeys {
+            url,
+            secret,
+            opts,
+            state: RwLock::new(State::default()),
+            fetch_lock: tokio::sync::Mutex::new(()),
+            fetches: AtomicU64::new(0),
+        }))
+    }
+
+    /// The key for a token whose header `kid` renders as `kid`.
+    pub(crate) async fn resolve(&self, kid: &str) -> Result<Arc<VerifyKey>, KeyFailure> {
+        match self {
+            KeyStore::Pem(key) => Ok(Arc::clone(key)),
+            KeyStore::Remote(remote) => remote.resolve(kid).await,
+        }
+    }
+
+    /// Identity of the current key set: changes whenever the keys may have changed.
+    pub(crate) fn generation(&self) -> u64 {
+        match self {
+            KeyStore::Pem(_) => 0,
+            KeyStore::Remote(r) => r.state.read().key_generation,
+        }
+    }
+
+    pub(crate) async fn warm_up(&self) -> Result<(), crate::ClerkError> {
+        match self {
+            KeyStore::Pem(_) => Ok(()),
+            KeyStore::Remote(remote) => {
+                let seen = remote.state.read().generation;
+                remote.fetch_shared(seen).await;
+                let st = remote.state.read();
+                match (&st.last_error, st.keys.is_empty()) {
+                    (None, false) => Ok(()),
+                    (Some(err), _) => Err(crate::ClerkError::KeysUnavailable {
+                        reason: err.reason,
+                        message: err.message.clone(),
+                        retry_after_secs: err.retry_after_secs,
+                    }),
+                    (None, true) => Err(crate::ClerkError::KeysUnavailable {
+                        reason: Reason::RemoteJwkFailedToLoad,
+                        message: "no keys".into(),
+                        retry_after_secs: 1,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Number of JWKS fetches started so far (0 for a PEM key).
+    pub(crate) fn fetch_count(&self) -> u64 {
+        match self {
+            KeyStore::Pem(_) => 0,
+            KeyStore::Remote(r) => r.fetches.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    keys: HashMap<String, Arc<VerifyKey>>,
+    /// When the current keys were fetched.
+    fetched_at: Option<Instant>,
+    /// When the last fetch (successful or not) finished.
+    last_attempt: Option<Instant>,
+    consecutive_failures: u32,
+    last_error: Option<KeyFailure>,
+    /// Bumped after every finished fetch attempt.
+    generation: u64,
+    /// Bumped whenever the key set is replaced.
+    key_generation: u64,
+    missing_kids: HashSet<String>,
+    refresh_in_flight: bool,
+}
+
+impl State {
+    fn backoff(&self, opts: &RemoteOptions) -> Duration {
+        if self.consecutive_failures == 0 {
+            return Duration::ZERO;
+        }
+        let shift = (self.consecutive_failures - 1).min(16);
+        (opts.backoff_base * (1u32 << shift)).min(opts.backoff_max)
+    }
+
+    /// Whether a new attempt may start now (no failure backoff pending).
+    fn may_attempt(&self, now: Instant, opts: &RemoteOptions) -> bool {
+        match self.last_attempt {
+            Some(at) if self.consecutive_failures > 0 => {
+                now.duration_since(at) >= self.backoff(opts)
+            }
+            _ => true,
+        }
+    }
+
+    fn retry_after(&self, now: Instant, opts: &RemoteOptions) -> u64 {
+        let wait = match self.last_attempt {
+            Some(at) => self.backoff(opts).saturating_sub(now.duration_since(at)),
+            None => Duration::ZERO,
+        };
+        wait.as_secs_f64().ceil().max(1.0) as u64
+    }
+}
+
+enum Step {
+    Key(Arc<VerifyKey>),
+    Fail(KeyFailure),
+    Fetch(u64),
+}
+
+/// The remote JWKS cache shared by all workers.
+pub(crate) struct RemoteKeys {
+    url: String,
+    secret: Secret,
+    opts: RemoteOptions,
+    state: RwLock<State>,
+    fetch_lock: tokio::sync::Mutex<()>,
+    fetches: AtomicU64,
+}
+
+impl RemoteKeys {
+    fn kid_mismatch(kid: &str) -> KeyFailure {
+        KeyFailure {
+            reason: Reason::JwkKidMismatch,
+            message: format!("Unable to find a signing key in JWKS that matches the kid='{kid}' of the provided session token. Please make sure that the __session cookie or the HTTP authorization header contain a Clerk-generated session JWT."),
+            action: Some(format!("Go to your Dashboard and validate your secret and public keys are correct. {ACTION_CONTACT_SUPPORT} if the issue persists.")),
+            retry_after_secs: 0,
+        }
+    }
+
+    fn outage(&self, st: &State, now: Instant) -> KeyFailure {
+        let mut failure = st.last_error.clone().unwrap_or_else(|| KeyFailure {
+            reason: Reason::RemoteJwkFailedToLoad,
+            message: "Failed to load JWKS from Clerk Backend API.".into(),
+            action: Some(ACTION_CONTACT_SUPPORT.into()),
+            retry_after_secs: 1,
+        });
+        failure.retry_after_secs = st.retry_after(now, &self.opts);
+        failure
+    }
+
+    fn decide(self: &Arc<Self>, kid: &str, may_fetch_for_kid: bool) -> Step {
+        let now = Instant::now();
+        let mut spawn_refresh = false;
+        let step = {
+            let st = self.state.read();
+            let may_attempt = st.may_attempt(now, &self.opts);
+            match st.fetched_at.map(|at| now.duration_since(at)) {
+                Some(age) if age <= self.opts.ttl + self.opts.max_stale => {
+                    let refresh_due = age >= self.opts.ttl.mul_f64(0.8);
+                    match st.keys.get(kid) {
+                        Some(key) => {
+                            spawn_refresh = refresh_due && may_attempt && !st.refresh_in_flight;
+                            Step::Key(Arc::clone(key))
+                        }
+                        None => {
+                            let recently = st.last_attempt.is_some_and(|at| {
+                                now.duration_since(at) < self.opts.unknown_kid_cooldown
+                            });
+                            if st.missing_kids.contains(kid)
+                                || recently
+                                || !may_attempt
+                                || !may_fetch_for_kid
+                            {
+                                Step::Fail(Self::kid_mismatch(kid))
+                            } else {
+                                Step::Fetch(st.generation)
+                            }
+                        }
+                    }
+                }
+                _ if may_attempt => Step::Fetch(st.generation),
+                _ => Step::Fail(self.outage(&st, now)),
+            }
+        };
+        if spawn_refresh {
+            self.spawn_refresh();
+        }
+        step
+    }
+
+    async fn resolve(self: &Arc<Self>, kid: &str) -> Result<Arc<VerifyKey>, KeyFailure> {
+        let mut fetched = false;
+        loop {
+            match self.decide(kid, !fetched) {
+                Step::Key(k) => return Ok(k),
+                Step::Fail(f) => return Err(f),
+                Step::Fetch(seen) if !fetched => {
+                    fetched = true;
+                    self.fetch_shared(seen).await;
+                    let mut st = self.state.write();
+                    if st.fetched_at.is_some() && !st.keys.contains_key(kid) {
+                        if st.missing_kids.len() >= MAX_REMEMBERED_MISSING_KIDS {
+                            st.missing_kids.clear();
+                        }
+                        st.missing_kids.insert(kid.to_owned());
+                    }
+                }
+                Step::Fetch(_) => {
+                    let st = self.state.read();
+                    return Err(if st.fetched_at.is_some() && st.last_error.is_none() {
+                        Self::kid_mismatch(kid)
+                    } else {
+                        self.outage(&st, Instant::now())
+                    });
+                }
+            }
+        }
+    }
+
+    /// Starts a refresh on this worker without waiting for it, when the actix runtime is here.
+    fn spawn_refresh(self: &Arc<Self>) {
+        if actix_rt::Arbiter::try_current().is_none() {
+            return;
+        }
+        let seen = {
+            let mut st = self.state.write();
+            if st.refresh_in_flight {
+                return;
+            }
+            st.refresh_in_flight = true;
+            st.generation
+        };
+        let this = Arc::clone(self);
+        actix_rt::spawn(async move {
+            this.fetch_shared(seen).await;
+            this.state.write().refresh_in_flight = false;
+        });
+    }
+
+    /// Fetches unless another fetch finished since `seen`; waits for a running one.
+    async fn fetch_shared(&self, seen: u64) {
+        let wait = self.opts.fetch_timeout + Duration::from_millis(250);
+        let Ok(_guard) = tokio::time::timeout(wait, self.fetch_lock.lock()).await else {
+            return;
+        };
+        if self.state.read().generation != seen {
+            return;
+        }
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let result = match tokio::time::timeout(self.opts.fetch_timeout, self.fetch_now()).await {
+            Ok(r) => r,
+            Err(_) => Err(KeyFailure {
+                reason: Reason::RemoteJwkFailedToLoad,
+                message: format!(
+                    "Timed out after {} ms loading Clerk JWKS from {}.",
+                    self.opts.fetch_timeout.as_millis(),
+                    self.url
+                ),
+                action: Some(ACTION_CONTACT_SUPPORT.into()),
+                retry_after_secs: 1,
+            }),
+        };
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let now = Instant::now();
+        let mut st = self.state.write();
+        st.generation += 1;
+        st.last_attempt = Some(now);
+        match result {
+            Ok(keys) => {
+                tracing::debug!(url = %self.url, keys = keys.len(), elapsed_ms, "clerk: JWKS fetched");
+                st.keys = keys;
+                st.fetched_at = Some(now);
+                st.consecutive_failures = 0;
+                st.last_error = None;
+                st.key_generation += 1;
+                st.missing_kids.clear();
+            }
+            Err(err) => {
+                st.consecutive_failures = st.consecutive_failures.saturating_add(1);
+                tracing::warn!(
+                    url = %self.url,
+                    reason = err.reason.as_str(),
+                    error = %err.message,
+                    elapsed_ms,
+                    failures = st.consecutive_failures,
+                    serving_stale = !st.keys.is_empty(),
+                    "clerk: JWKS fetch failed"
+                );
+                st.last_error = Some(err);
+            }
+        }
+    }
+
+    async fn fetch_now(&self) -> Result<HashMap<String, Arc<VerifyKey>>, KeyFailure> {
+        let fail = |message: String| KeyFailure {
+            reason: Reason::RemoteJwkFailedToLoad,
+            message,
+            action: Some(ACTION_CONTACT_SUPPORT.into()),
+            retry_after_secs: 1,
+        };
+        let client = awc::Client::builder()
+            .timeout(self.opts.fetch_timeout)
+            .finish();
+        let mut res = client
+            .get(&self.url)
+            .bearer_auth(&self.secret.0)
+            .insert_header(("Accept", "application/json"))
+            .send()
+            .await
+            .map_err(|e| fail(format!("Error loading Clerk JWKS from {}: {e}", self.url)))?;
+        let status = res.status();
+        let body = res
+            .body()
+            .limit(MAX_JWKS_BODY)
+            .await
+            .map_err(|e| fail(format!("Error reading Clerk JWKS from {}: {e}", self.url)))?;
+        if !status.is_success() {
+            if let Ok(api) = serde_json::from_slice::<ApiErrors>(&body) {
+                if let Some(err) = api
+                    .errors
+                    .iter()
+                    .find(|e| e.code.as_deref() == Some("clerk_key_invalid"))
+                {
+                    return Err(KeyFailure {
+                        reason: Reason::SecretKeyInvalid,
+                        message: err
+                            .message
+                            .clone()
+                            .unwrap_or_else(|| "The secret key is invalid.".into()),
+                        action: Some(ACTION_CONTACT_SUPPORT.into()),
+                        retry_after_secs: 1,
+                    });
+                }
+            }
+            return Err(fail(format!(
+                "Error loading Clerk JWKS from {} with code={}",
+                self.url,
+                status.as_u16()
+            )));
+        }
+        let jwks: RawJwks = serde_json::from_slice(&body)
+            .map_err(|_| fail(format!("Invalid JWKS received from {}.", self.url)))?;
+        let mut keys = HashMap::with_capacity(jwks.keys.len());
+        for raw in &jwks.keys {
+            match serde_json::from_value::<RawJwk>(raw.clone())
+                .ok()
+                .as_ref()
+                .and_then(VerifyKey::from_jwk)
+            {
+                Some((kid, key)) => {
+                    keys.insert(kid, Arc::new(key));
+                }
+                None => {
+                    tracing::warn!(url = %self.url, "clerk: skipped a JWKS key that does not parse")
+                }
+            }
+        }
+        if keys.is_empty() {
+            return Err(fail(
+                "The JWKS endpoint did not contain any signing keys. Contact support@clerk.com."
+                    .into(),
+            ));
+        }
+        Ok(keys)
+    }
+}

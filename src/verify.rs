@@ -1,0 +1,365 @@
+//! Verifying a session token: Clerk's checks, in Clerk's order, first failure wins.
+
+use std::borrow::Cow;
+
+use jsonwebtoken::Algorithm;
+use serde_json::Value;
+
+use crate::auth::{SessionClaims, TokenCarrier};
+use crate::config::ConfigInner;
+use crate::error::Reason;
+use crate::jwt::{self, date_from_seconds, js_stringify, prop, prop_opt, utc_string, DecodedJwt};
+
+/// Clerk's action text for token-shape problems.
+pub(crate) const ACTION_ENSURE_CLERK_JWT: &str =
+    "Make sure that this is a valid Clerk-generated JWT.";
+const CATEGORY_SESSION: &str = "cl_B7d4PD111AAA";
+const CATEGORY_IGNORE: &str = "cl_I7d4PD111III";
+
+/// A failed verification.
+#[derive(Debug, Clone)]
+pub(crate) enum Failure {
+    /// Clerk's `TokenVerificationError`: a reason, a text and an optional action.
+    Token {
+        reason: Reason,
+        text: String,
+        action: Option<Cow<'static, str>>,
+        /// Set for key-source outages.
+        retry_after_secs: Option<u64>,
+    },
+    /// A token Clerk reports with an empty message (`token-type-mismatch`, `unexpected-error`).
+    Bare(Reason),
+}
+
+impl Failure {
+    fn token(reason: Reason, text: String, action: Option<&'static str>) -> Failure {
+        Failure::Token {
+            reason,
+            text,
+            action: action.map(Cow::Borrowed),
+            retry_after_secs: None,
+        }
+    }
+
+    /// `getFullMessage()`: `text[ action] (reason=…, token-carrier=…)`.
+    pub(crate) fn full_message(&self, carrier: TokenCarrier) -> String {
+        match self {
+            Failure::Token {
+                reason,
+                text,
+                action,
+                ..
+            } => {
+                let mut out = String::with_capacity(text.len() + 64);
+                out.push_str(text);
+                if let Some(action) = action.as_deref().filter(|a| !a.is_empty()) {
+                    if !out.is_empty() {
+                        out.push(' ');
+                    }
+                    out.push_str(action);
+                }
+                out.push_str(" (reason=");
+                out.push_str(reason.as_str());
+                out.push_str(", token-carrier=");
+                out.push_str(carrier.as_str());
+                out.push(')');
+                out
+            }
+            Failure::Bare(_) => String::new(),
+        }
+    }
+}
+
+/// Current time in milliseconds, as `Date.now()`.
+pub(crate) fn now_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as f64)
+        .unwrap_or(0.0)
+}
+
+/// `typ` says OAuth access token, or `sub` says machine: Clerk's machine-JWT test.
+pub(crate) fn is_machine_jwt(token: &str, decoded: Option<&DecodedJwt<'_>>) -> bool {
+    if !jwt::is_jwt_format(token) {
+        return false;
+    }
+    let Some(d) = decoded else { return false };
+    let oauth = matches!(
+        prop_opt(&d.header, "typ").and_then(Value::as_str),
+        Some("at+jwt" | "application/at+jwt")
+    );
+    let m2m = prop_opt(&d.payload, "sub")
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.starts_with("mch_"));
+    oauth || m2m
+}
+
+/// A `cat` header that is present and neither the session nor the ignore category.
+pub(crate) fn has_non_session_category(decoded: Option<&DecodedJwt<'_>>) -> bool {
+    match decoded.and_then(|d| prop_opt(&d.header, "cat")) {
+        None => false,
+        Some(Value::String(c)) => c != CATEGORY_SESSION && c != CATEGORY_IGNORE,
+        Some(_) => true,
+    }
+}
+
+/// `String(kid)`, the way Clerk looks the key up.
+fn kid_text(header: &Value) -> Cow<'_, str> {
+    match prop_opt(header, "kid") {
+        None => Cow::Borrowed("undefined"),
+        Some(Value::String(s)) => Cow::Borrowed(s),
+        Some(Value::Null) => Cow::Borrowed("null"),
+        Some(other) => Cow::Owned(js_stringify(Some(other))),
+    }
+}
+
+/// Steps 3–12 of the contract on a decoded token: key, `typ`, `alg`, signature, claims.
+/// Returns the claims when every check passes.
+pub(crate) async fn verify_decoded(
+    cfg: &ConfigInner,
+    d: &DecodedJwt<'_>,
+    now: f64,
+) -> Result<SessionClaims, Failure> {
+    if prop(&d.header, "kid").is_err() {
+        return Err(Failure::Bare(Reason::UnexpectedError));
+    }
+    let key = match cfg.keys.resolve(&kid_text(&d.header)).await {
+        Ok(k) => k,
+        Err(f) => {
+            return Err(Failure::Token {
+                reason: f.reason,
+                text: f.message,
+                action: f.action.map(Cow::Owned),
+                retry_after_secs: f
+                    .reason
+                    .is_key_source_outage()
+                    .then_some(f.retry_after_secs),
+            })
+        }
+    };
+    let typ = prop_opt(&d.header, "typ");
+    if !matches!(typ, None | Some(Value::String(_))) || typ.is_some_and(|t| t != "JWT") {
+        return Err(Failure::token(
+            Reason::TokenInvalid,
+            format!("Invalid JWT type {}. Expected \"JWT\".", js_stringify(typ)),
+            Some(ACTION_ENSURE_CLERK_JWT),
+        ));
+    }
+    let alg_value = prop_opt(&d.header, "alg");
+    let alg = match alg_value.and_then(Value::as_str) {
+        Some("RS256") => Algorithm::RS256,
+        Some("RS384") => Algorithm::RS384,
+        Some("RS512") => Algorithm::RS512,
+        _ => {
+            return Err(Failure::token(
+                Reason::TokenInvalidAlgorithm,
+                format!(
+                    "Invalid JWT algorithm {}. Supported: RS256,RS384,RS512.",
+                    js_stringify(alg_value)
+                ),
+                Some(ACTION_ENSURE_CLERK_JWT),
+            ))
+        }
+    };
+    if key.alg.is_some_and(|bound| bound != alg) {
+        return Err(Failure::token(
+            Reason::TokenVerificationFailed,
+            format!(
+                "Error verifying JWT signature. Error: {}",
+                ALG_MISMATCH_TEXT
+            ),
+            Some(ACTION_ENSURE_CLERK_JWT),
+        ));
+    }
+    let signature = d.raw_signature.trim_end_matches('=');
+    match jsonwebtoken::crypto::verify(signature, d.signed_part.as_bytes(), &key.key, alg) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(Failure::token(
+                Reason::TokenInvalidSignature,
+                "JWT signature is invalid.".into(),
+                None,
+            ))
+        }
+        Err(_) => {
+            return Err(Failure::token(
+                Reason::TokenVerificationFailed,
+                "Error verifying JWT signature. Error: the key could not be used.".into(),
+                Some(ACTION_ENSURE_CLERK_JWT),
+            ))
+        }
+    }
+    let Value::Object(claims) = &d.payload else {
+        return Err(match d.payload {
+            Value::Null => Failure::Bare(Reason::UnexpectedError),
+            _ => Failure::token(
+                Reason::TokenVerificationFailed,
+                "Subject claim (sub) is required and must be a string. Received undefined.".into(),
+                Some(ACTION_ENSURE_CLERK_JWT),
+            ),
+        });
+    };
+    check_static_claims(cfg, claims)?;
+    check_time_claims(cfg, claims, now)?;
+    Ok(claims.clone())
+}
+
+/// What a JWK bound to one algorithm says when asked to verify another (WebCrypto's text).
+const ALG_MISMATCH_TEXT: &str = "JWK \"alg\" does not match the requested algorithm";
+
+/// `sub`, `aud`, `azp`: the checks that depend only on the token and the configuration.
+fn check_static_claims(cfg: &ConfigInner, claims: &SessionClaims) -> Result<(), Failure> {
+    let sub = claims.get("sub");
+    if !matches!(sub, Some(Value::String(_))) {
+        return Err(Failure::token(
+            Reason::TokenVerificationFailed,
+            format!(
+                "Subject claim (sub) is required and must be a string. Received {}.",
+                js_stringify(sub)
+            ),
+            Some(ACTION_ENSURE_CLERK_JWT),
+        ));
+    }
+    if !cfg.audience.is_empty() {
+        check_audience(&cfg.audience, claims.get("aud"))?;
+    }
+    if !cfg.authorized_parties.is_empty() {
+        let azp = claims.get("azp");
+        let ok = match azp {
+            Some(Value::String(s)) => {
+                !s.is_empty() && cfg.authorized_parties.iter().any(|p| p == s)
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(Failure::token(
+                Reason::TokenInvalidAuthorizedParties,
+                format!(
+                    "Invalid JWT Authorized party claim (azp) {}. Expected \"{}\".",
+                    js_stringify(azp),
+                    cfg.authorized_parties_text
+                ),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_audience(audience: &[String], aud: Option<&Value>) -> Result<(), Failure> {
+    let list_text = || {
+        let items: Vec<Value> = audience.iter().map(|a| Value::String(a.clone())).collect();
+        js_stringify(Some(&Value::Array(items)))
+    };
+    match aud {
+        Some(Value::String(s)) if !s.is_empty() => {
+            if !audience.iter().any(|a| a == s) {
+                return Err(Failure::token(
+                    Reason::TokenVerificationFailed,
+                    format!(
+                        "Invalid JWT audience claim (aud) {}. Is not included in \"{}\".",
+                        js_stringify(aud),
+                        list_text()
+                    ),
+                    Some(ACTION_ENSURE_CLERK_JWT),
+                ));
+            }
+        }
+        Some(Value::Array(items))
+            if !items.is_empty()
+                && items.iter().all(Value::is_string)
+                && items.iter().any(|v| jwt::truthy(Some(v))) =>
+        {
+            if !items
+                .iter()
+                .any(|v| v.as_str().is_some_and(|s| audience.iter().any(|a| a == s)))
+            {
+                return Err(Failure::token(
+                    Reason::TokenVerificationFailed,
+                    format!(
+                        "Invalid JWT audience claim array (aud) {}. Is not included in \"{}\".",
+                        js_stringify(aud),
+                        list_text()
+                    ),
+                    Some(ACTION_ENSURE_CLERK_JWT),
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `exp`, `nbf`, `iat` against `now` with the configured skew. Run on every request, including
+/// cache hits.
+pub(crate) fn check_time_claims(
+    cfg: &ConfigInner,
+    claims: &SessionClaims,
+    now: f64,
+) -> Result<(), Failure> {
+    let skew = cfg.clock_skew_ms;
+    let exp = claims.get("exp");
+    let Some(exp_secs) = exp.and_then(Value::as_f64) else {
+        return Err(Failure::token(
+            Reason::TokenVerificationFailed,
+            format!(
+                "Invalid JWT expiry date claim (exp) {}. Expected number.",
+                js_stringify(exp)
+            ),
+            Some(ACTION_ENSURE_CLERK_JWT),
+        ));
+    };
+    let expiry = date_from_seconds(exp_secs);
+    if expiry.is_some_and(|e| e <= now - skew) {
+        return Err(Failure::token(
+            Reason::TokenExpired,
+            format!(
+                "JWT is expired. Expiry date: {}, Current date: {}.",
+                utc_string(expiry),
+                utc_string(Some(now))
+            ),
+            None,
+        ));
+    }
+    for (name, label, long) in [
+        ("nbf", "not before date claim (nbf)", true),
+        ("iat", "issued at date claim (iat)", false),
+    ] {
+        let Some(value) = claims.get(name) else {
+            continue;
+        };
+        let Some(secs) = value.as_f64() else {
+            return Err(Failure::token(
+                Reason::TokenVerificationFailed,
+                format!(
+                    "Invalid JWT {label} {}. Expected number.",
+                    js_stringify(Some(value))
+                ),
+                Some(ACTION_ENSURE_CLERK_JWT),
+            ));
+        };
+        let date = date_from_seconds(secs);
+        if date.is_some_and(|d| d > now + skew) {
+            let text = if long {
+                format!(
+                    "JWT cannot be used prior to not before date claim (nbf). Not before date: {}; Current date: {};",
+                    utc_string(date),
+                    utc_string(Some(now))
+                )
+            } else {
+                format!(
+                    "JWT issued at date claim (iat) is in the future. Issued at date: {}; Current date: {};",
+                    utc_string(date),
+                    utc_string(Some(now))
+                )
+            };
+            let reason = if long {
+                Reason::TokenNotActiveYet
+            } else {
+                Reason::TokenIatInTheFuture
+            };
+            return Err(Failure::token(reason, text, None));
+        }
+    }
+    Ok(())
+}
