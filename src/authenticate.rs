@@ -347,7 +347,12 @@ pub(crate) async fn authenticate(cfg: &ConfigInner, req: &RequestParts<'_>) -> D
         .headers
         .get(AUTHORIZATION)
         .map(|v| header_text(v.as_bytes()));
-    if let Some(token) = authorization.as_deref().and_then(header_token) {
+    // A Fetch `Headers` strips leading and trailing HTTP whitespace from values.
+    if let Some(token) = authorization
+        .as_deref()
+        .map(trim_sp_tab)
+        .and_then(header_token)
+    {
         return authenticate_header(cfg, token, req.is_get).await;
     }
     let cookie_text: Cow<'_, str> = {

@@ -1,0 +1,376 @@
+//! Differential conformance: every case of `tests/conformance/generate.mjs` is decided by
+//! Clerk's own `@clerk/backend` (pinned in `tests/conformance/package-lock.json`) and by this
+//! crate's middleware in a real actix app; outcome, reason, message, auth object, `has()` answers
+//! and `x-clerk-auth-*` headers must agree.
+//!
+//! Node and npm are required: the test installs the pinned package with `npm ci` when
+//! `node_modules` is missing, and fails (never skips) when that is impossible.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use actix_clerk::{Auth, ClerkConfig, ClerkWithAuth, Has, Reverification, ReverificationLevel};
+use actix_web::{test, web, App, HttpResponse};
+use parking_lot::Mutex;
+use serde_json::Value;
+
+/// Deliberate differences, each with its reason. A case listed here must still produce the
+/// outcome given here; everything else must match Clerk exactly.
+const ALLOWED_DIFFERENCES: &[(&str, &str, &str)] = &[
+    // (case-id prefix, our reason, why)
+    (
+        "@toAuthError",
+        "unexpected-error",
+        "Clerk reports these v2 tokens (malformed `fea`/`per`/`fpm`) as signed in, then its toAuth() throws (a 500 in Express); we answer signed out with `unexpected-error`, as Clerk itself does for the same token in a cookie.",
+    ),
+];
+
+fn conformance_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("conformance")
+}
+
+fn generate() -> Value {
+    let dir = conformance_dir();
+    if !dir
+        .join("node_modules/@clerk/backend/package.json")
+        .exists()
+    {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .status()
+            .expect("npm must be installed to run the conformance suite");
+        assert!(status.success(), "npm ci failed in {}", dir.display());
+    }
+    let out = Command::new("node")
+        .arg(dir.join("generate.mjs"))
+        .env("CLERK_TELEMETRY_DISABLED", "1")
+        .output()
+        .expect("node must be installed to run the conformance suite");
+    assert!(
+        out.status.success(),
+        "generate.mjs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("generate.mjs prints JSON")
+}
+
+fn build_config(cfg: &Value) -> ClerkConfig {
+    let mut b = ClerkConfig::builder().jwt_key(cfg["jwtKey"].as_str().expect("jwtKey"));
+    if let Some(pk) = cfg["publishableKey"].as_str() {
+        b = b.publishable_key(pk);
+    }
+    let parties: Vec<String> = cfg["authorizedParties"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    b = b.authorized_parties(parties);
+    match &cfg["audience"] {
+        Value::String(s) => b = b.audience([s.clone()]),
+        Value::Array(a) => b = b.audience(a.iter().filter_map(|v| v.as_str().map(str::to_owned))),
+        _ => {}
+    }
+    if let Some(ms) = cfg["clockSkewInMs"].as_u64() {
+        b = b.clock_skew(std::time::Duration::from_millis(ms));
+    }
+    b.build().expect("valid configuration")
+}
+
+fn to_has(q: &Value) -> Has {
+    let mut h = Has::default();
+    if let Some(r) = q["role"].as_str() {
+        h = h.and_role(r);
+    }
+    if let Some(p) = q["permission"].as_str() {
+        h = h.and_permission(p);
+    }
+    if let Some(f) = q["feature"].as_str() {
+        h = h.and_feature(f);
+    }
+    if let Some(p) = q["plan"].as_str() {
+        h = h.and_plan(p);
+    }
+    // An unknown level cannot be expressed in the Rust type; a zero-minute custom level is
+    // invalid in the same way (Clerk answers false for both).
+    let invalid = Reverification::Custom {
+        level: ReverificationLevel::FirstFactor,
+        after_minutes: 0,
+    };
+    match &q["reverification"] {
+        Value::String(s) => {
+            h = h.and_reverification(match s.as_str() {
+                "strict_mfa" => Reverification::StrictMfa,
+                "strict" => Reverification::Strict,
+                "moderate" => Reverification::Moderate,
+                "lax" => Reverification::Lax,
+                _ => invalid,
+            })
+        }
+        Value::Object(o) => {
+            let level = match o.get("level").and_then(Value::as_str) {
+                Some("first_factor") => Some(ReverificationLevel::FirstFactor),
+                Some("second_factor") => Some(ReverificationLevel::SecondFactor),
+                Some("multi_factor") => Some(ReverificationLevel::MultiFactor),
+                _ => None,
+            };
+            let minutes = o.get("afterMinutes").and_then(Value::as_u64).unwrap_or(0) as u32;
+            h = h.and_reverification(match level {
+                Some(level) => Reverification::Custom {
+                    level,
+                    after_minutes: minutes,
+                },
+                None => invalid,
+            });
+        }
+        _ => {}
+    }
+    h
+}
+
+/// Seconds since the epoch of `Thu, 26 Nov 2026 12:15:37 GMT`.
+fn parse_http_date(s: &str) -> Option<i64> {
+    let parts: Vec<&str> = s.split([' ', ':', ',']).filter(|p| !p.is_empty()).collect();
+    let [_, day, mon, year, h, m, sec, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|x| x == mon)? as i64 + 1;
+    let (y, d): (i64, i64) = (year.parse().ok()?, day.parse().ok()?);
+    let (y2, m2) = if month <= 2 {
+        (y - 1, month + 9)
+    } else {
+        (y, month - 3)
+    };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * m2 + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(
+        days * 86_400
+            + h.parse::<i64>().ok()? * 3600
+            + m.parse::<i64>().ok()? * 60
+            + sec.parse::<i64>().ok()?,
+    )
+}
+
+/// Replaces each `Current date: <date>` with a placeholder and returns the dates found.
+fn split_current_dates(message: &str) -> (String, Vec<i64>) {
+    const MARK: &str = "Current date: ";
+    const DATE_LEN: usize = "Thu, 26 Nov 2026 12:15:37 GMT".len();
+    let mut out = String::new();
+    let mut dates = Vec::new();
+    let mut rest = message;
+    while let Some(i) = rest.find(MARK) {
+        out.push_str(&rest[..i + MARK.len()]);
+        let after = &rest[i + MARK.len()..];
+        let date = after.get(..DATE_LEN).unwrap_or(after);
+        dates.push(parse_http_date(date).unwrap_or(i64::MIN));
+        out.push_str("<now>");
+        rest = &after[date.len()..];
+    }
+    out.push_str(rest);
+    (out, dates)
+}
+
+fn messages_agree(ours: &str, theirs: &str) -> bool {
+    let (a, da) = split_current_dates(ours);
+    let (b, db) = split_current_dates(theirs);
+    a == b && da.len() == db.len() && da.iter().zip(&db).all(|(x, y)| (x - y).abs() <= 3)
+}
+
+#[derive(Default)]
+struct Slot(Mutex<Option<Auth>>);
+
+async fn endpoint(auth: web::ReqData<Auth>, slot: web::Data<Slot>) -> HttpResponse {
+    *slot.0.lock() = Some(Auth::clone(&auth));
+    HttpResponse::Ok().json(auth.into_inner())
+}
+
+#[actix_web::test]
+async fn conformance_with_clerk_backend() {
+    let doc = generate();
+    assert_eq!(doc["clerkBackendVersion"], "3.25.0");
+    let configs: HashMap<String, ClerkConfig> = doc["configs"]
+        .as_object()
+        .expect("configs")
+        .iter()
+        .map(|(name, cfg)| (name.clone(), build_config(cfg)))
+        .collect();
+    let slot = web::Data::new(Slot::default());
+    let mut apps = HashMap::new();
+    for (name, cfg) in &configs {
+        let app = test::init_service(
+            App::new().app_data(slot.clone()).service(
+                web::resource("/protected-endpoint")
+                    .wrap(ClerkWithAuth::new(cfg.clone()))
+                    .to(endpoint),
+            ),
+        )
+        .await;
+        apps.insert(name.clone(), app);
+    }
+
+    let cases = doc["cases"].as_array().expect("cases");
+    let mut passed = 0usize;
+    let mut failures: Vec<String> = Vec::new();
+    let mut allowed_used = 0usize;
+    for case in cases {
+        let id = case["id"].as_str().expect("id");
+        let app = &apps[case["config"].as_str().expect("config")];
+        let url = case["url"].as_str().expect("url");
+        let path = url
+            .find("/protected-endpoint")
+            .map(|i| &url[i..])
+            .expect("path");
+        let mut req = test::TestRequest::default()
+            .method(
+                case["method"]
+                    .as_str()
+                    .expect("method")
+                    .parse()
+                    .expect("method"),
+            )
+            .uri(path);
+        for pair in case["headers"].as_array().expect("headers") {
+            let (k, v) = (
+                pair[0].as_str().expect("name"),
+                pair[1].as_str().expect("value"),
+            );
+            req = req.append_header((k, v));
+        }
+        *slot.0.lock() = None;
+        let res = test::call_service(app, req.to_request()).await;
+        let auth = slot.0.lock().take();
+        let mut problems = Vec::new();
+        let exp = &case["expected"];
+        let Some(auth) = auth else {
+            failures.push(format!(
+                "{id}: handler did not run (status {})",
+                res.status()
+            ));
+            continue;
+        };
+        let our_headers: HashMap<String, String> = res
+            .headers()
+            .iter()
+            .filter(|(k, _)| k.as_str().starts_with("x-clerk-auth-"))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+
+        if exp.get("toAuthError").is_some() {
+            let (_, ours, _) = ALLOWED_DIFFERENCES[0];
+            if auth.reason().map(|r| r.as_str()) == Some(ours) {
+                allowed_used += 1;
+                passed += 1;
+            } else {
+                failures.push(format!(
+                    "{id}: expected allowed difference {ours}, got {:?}",
+                    auth.reason()
+                ));
+            }
+            continue;
+        }
+
+        let pending = exp["status"] == "signed-in" && exp["auth"]["sessionStatus"] == "pending";
+        let expected_reason: Option<&str> = if pending {
+            Some("session-pending")
+        } else if exp["status"] == "signed-in" {
+            None
+        } else {
+            exp["reason"].as_str()
+        };
+        let our_reason = auth.reason().map(|r| r.as_str());
+        if our_reason != expected_reason {
+            problems.push(format!(
+                "reason: ours {our_reason:?}, Clerk {expected_reason:?}"
+            ));
+        }
+        if exp["status"] != "signed-in" {
+            let theirs = exp["message"].as_str().unwrap_or("");
+            if !messages_agree(auth.message(), theirs) {
+                problems.push(format!(
+                    "message:\n    ours  {:?}\n    Clerk {:?}",
+                    auth.message(),
+                    theirs
+                ));
+            }
+        }
+        let ours_json = serde_json::to_value(&auth).expect("serialises");
+        let theirs_json = if exp["status"] == "handshake" {
+            Value::Null
+        } else {
+            exp["auth"].clone()
+        };
+        if exp["status"] != "handshake" && ours_json != theirs_json {
+            problems.push(format!(
+                "auth:\n    ours  {ours_json}\n    Clerk {theirs_json}"
+            ));
+        }
+        let queries = case["has"].as_array().expect("has");
+        let theirs_has = exp["has"].as_array().cloned().unwrap_or_default();
+        for (i, q) in queries.iter().enumerate() {
+            let ours = auth.has(&to_has(q));
+            let theirs = theirs_has.get(i).and_then(Value::as_bool).unwrap_or(false);
+            if ours != theirs {
+                problems.push(format!("has({q}): ours {ours}, Clerk {theirs}"));
+            }
+        }
+        let theirs_headers: HashMap<String, String> = exp["headers"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| k.starts_with("x-clerk-auth-"))
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let header_keys: std::collections::BTreeSet<&String> =
+            our_headers.keys().chain(theirs_headers.keys()).collect();
+        for k in header_keys {
+            let (a, b) = (our_headers.get(k), theirs_headers.get(k));
+            let same = match (a, b) {
+                (Some(a), Some(b)) => messages_agree(a, b),
+                _ => false,
+            };
+            if !same {
+                problems.push(format!("header {k}: ours {a:?}, Clerk {b:?}"));
+            }
+        }
+        if problems.is_empty() {
+            passed += 1;
+        } else {
+            failures.push(format!("{id}:\n  {}", problems.join("\n  ")));
+        }
+    }
+    for f in &failures {
+        eprintln!("MISMATCH {f}");
+    }
+    println!(
+        "conformance against @clerk/backend {}: {} cases, {} allowed differences used",
+        doc["clerkBackendVersion"].as_str().unwrap_or("?"),
+        cases.len(),
+        allowed_used
+    );
+    println!("conformance: {passed} passed, {} failed", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} conformance mismatches (see MISMATCH lines)",
+        failures.len()
+    );
+    assert!(passed >= 200, "only {passed} cases ran");
+}
