@@ -53,6 +53,8 @@ pub struct Auth {
     inner: Arc<AuthState>,
 }
 
+// Always behind an `Arc`: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum AuthState {
     SignedIn(SignedIn),
     SignedOut(SignedOut),

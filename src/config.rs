@@ -222,12 +222,14 @@ impl ClerkConfigBuilder {
     /// A builder pre-filled from the environment variables read by [`ClerkConfig::from_env`];
     /// further setters override them.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mut b = ClerkConfigBuilder::default();
-        b.secret_key = env_var("CLERK_SECRET_KEY")?;
-        b.publishable_key = env_var("CLERK_PUBLISHABLE_KEY")?;
-        b.jwt_key = env_var("CLERK_JWT_KEY")?;
-        b.api_url = env_var("CLERK_API_URL")?;
-        b.api_version = env_var("CLERK_API_VERSION")?;
+        let mut b = ClerkConfigBuilder {
+            secret_key: env_var("CLERK_SECRET_KEY")?,
+            publishable_key: env_var("CLERK_PUBLISHABLE_KEY")?,
+            jwt_key: env_var("CLERK_JWT_KEY")?,
+            api_url: env_var("CLERK_API_URL")?,
+            api_version: env_var("CLERK_API_VERSION")?,
+            ..ClerkConfigBuilder::default()
+        };
         if let Some(parties) = env_var("CLERK_AUTHORIZED_PARTIES")? {
             b.authorized_parties = parties
                 .split(',')

@@ -107,3 +107,8 @@ u3XFvYpyigxxfN1MUk5FhZOxHIa0dp1CCJdBxfHBzHL1ahYZlSwHCvX5rmxKAko8
 dNAtTbmbaNNs1Pkw77+8Frz+glIedz0Rpqs78o6qegS0WTYEhPtD3ErqgClRA+Mt
 LQIDAQAB
 -----END PUBLIC KEY-----";
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -251,41 +251,31 @@ fn check_audience(audience: &[String], aud: Option<&Value>) -> Result<(), Failur
         let items: Vec<Value> = audience.iter().map(|a| Value::String(a.clone())).collect();
         js_stringify(Some(&Value::Array(items)))
     };
-    match aud {
-        Some(Value::String(s)) if !s.is_empty() => {
-            if !audience.iter().any(|a| a == s) {
-                return Err(Failure::token(
-                    Reason::TokenVerificationFailed,
-                    format!(
-                        "Invalid JWT audience claim (aud) {}. Is not included in \"{}\".",
-                        js_stringify(aud),
-                        list_text()
-                    ),
-                    Some(ACTION_ENSURE_CLERK_JWT),
-                ));
-            }
-        }
+    let (text, matches) = match aud {
+        Some(Value::String(s)) if !s.is_empty() => ("claim", audience.iter().any(|a| a == s)),
         Some(Value::Array(items))
             if !items.is_empty()
                 && items.iter().all(Value::is_string)
                 && items.iter().any(|v| jwt::truthy(Some(v))) =>
         {
-            if !items
+            let hit = items
                 .iter()
-                .any(|v| v.as_str().is_some_and(|s| audience.iter().any(|a| a == s)))
-            {
-                return Err(Failure::token(
-                    Reason::TokenVerificationFailed,
-                    format!(
-                        "Invalid JWT audience claim array (aud) {}. Is not included in \"{}\".",
-                        js_stringify(aud),
-                        list_text()
-                    ),
-                    Some(ACTION_ENSURE_CLERK_JWT),
-                ));
-            }
+                .any(|v| v.as_str().is_some_and(|s| audience.iter().any(|a| a == s)));
+            ("claim array", hit)
         }
-        _ => {}
+        // Clerk checks only a non-empty string or a non-empty array of strings.
+        _ => return Ok(()),
+    };
+    if !matches {
+        return Err(Failure::token(
+            Reason::TokenVerificationFailed,
+            format!(
+                "Invalid JWT audience {text} (aud) {}. Is not included in \"{}\".",
+                js_stringify(aud),
+                list_text()
+            ),
+            Some(ACTION_ENSURE_CLERK_JWT),
+        ));
     }
     Ok(())
 }

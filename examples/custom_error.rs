@@ -1,0 +1,70 @@
+//! Overriding the strict middleware's error response, two ways:
+//! - `on_error` on the middleware maps a `ClerkError` to the application's own response;
+//! - actix's `ErrorHandlers` sees the `ClerkError` attached to the default response.
+//!
+//! Reads the same environment as `with_auth` (`CLERK_JWT_KEY` or `CLERK_SECRET_KEY`, …).
+
+use actix_clerk::{Auth, ClerkConfig, ClerkError, ClerkRequireAuth};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use serde_json::json;
+
+async fn me(auth: web::ReqData<Auth>) -> web::Json<Auth> {
+    web::Json(auth.into_inner())
+}
+
+/// Renders any 401 of the app as a problem+json document, using the ClerkError when present.
+fn problem_json<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let reason = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ClerkError>())
+        .and_then(ClerkError::reason)
+        .map_or("unknown", |r| r.as_str());
+    let body =
+        json!({"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": reason});
+    let (req, _) = res.into_parts();
+    let res = HttpResponse::Unauthorized()
+        .content_type("application/problem+json")
+        .body(body.to_string());
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, res).map_into_right_body(),
+    ))
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let clerk = ClerkConfig::from_env().map_err(std::io::Error::other)?;
+    let server = HttpServer::new(move || {
+        App::new()
+            // 1. The hook: the middleware answers with the application's response.
+            .service(
+                web::scope("/hook")
+                    .wrap(ClerkRequireAuth::new(clerk.clone()).on_error(|err, _req| match err {
+                        ClerkError::KeysUnavailable { .. } => {
+                            HttpResponse::ServiceUnavailable().body("try again soon")
+                        }
+                        other => HttpResponse::Unauthorized()
+                            .json(json!({"error": "sign in first", "reason": other.reason().map(|r| r.as_str())})),
+                    }))
+                    .route("/me", web::get().to(me)),
+            )
+            // 2. ErrorHandlers: the default ClerkError response, rewritten by the app.
+            .service(
+                web::scope("/handlers")
+                    // The last `wrap` is the outermost: ErrorHandlers sees ClerkRequireAuth's answer.
+                    .wrap(ClerkRequireAuth::new(clerk.clone()))
+                    .wrap(ErrorHandlers::new().handler(StatusCode::UNAUTHORIZED, problem_json))
+                    .route("/me", web::get().to(me)),
+            )
+    })
+    .bind(("127.0.0.1", port))?;
+    println!("custom_error listening at http://localhost:{port} (/hook/me, /handlers/me)");
+    server.run().await
+}

@@ -1,0 +1,108 @@
+//! Quickstart: a lax public route and a strict protected scope.
+//!
+//! With no environment at all it runs offline: it creates a local development key, verifies
+//! tokens with it (networkless, as with `CLERK_JWT_KEY`), and prints ready-to-paste `curl`
+//! commands with a freshly minted token. With `CLERK_SECRET_KEY` or `CLERK_JWT_KEY` set, it
+//! uses your real Clerk instance instead.
+//!
+//! ```sh
+//! cargo run --example quickstart
+//! ```
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use actix_clerk::{Auth, ClerkConfig, ClerkRequireAuth, ClerkWithAuth};
+use actix_web::{get, web, App, HttpServer, Responder};
+use serde_json::json;
+
+#[get("/hello")]
+async fn hello(auth: web::ReqData<Auth>) -> impl Responder {
+    match auth.user_id() {
+        Some(user) => format!("Hello, {user}!\n"),
+        None => format!(
+            "Hello, stranger! (signed out: {})\n",
+            auth.reason().map_or("", |r| r.as_str())
+        ),
+    }
+}
+
+#[get("/me")]
+async fn me(auth: web::ReqData<Auth>) -> impl Responder {
+    web::Json(auth.into_inner())
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let origin = format!("http://localhost:{port}");
+    let real = ["CLERK_SECRET_KEY", "CLERK_JWT_KEY"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()));
+
+    let (clerk, token) = if real {
+        let clerk = ClerkConfig::from_env().map_err(std::io::Error::other)?;
+        // Report a wrong secret key or an unreachable API now, not on the first request.
+        if let Err(err) = clerk.warm_up().await {
+            eprintln!(
+                "warning: could not load the instance's keys yet: {err} ({})",
+                err.message()
+            );
+        }
+        (clerk, None)
+    } else {
+        let key = support::DevKey::generate("ins_quickstart_local");
+        let clerk = ClerkConfig::builder()
+            .jwt_key(key.public_pem())
+            .authorized_parties([origin.clone()])
+            .build()
+            .map_err(std::io::Error::other)?;
+        let token = key.session_token(
+            "user_quickstart",
+            json!({"azp": origin, "iss": "https://clerk.quickstart.local", "sid": "sess_quickstart"}),
+        );
+        (clerk, Some(token))
+    };
+
+    let server = HttpServer::new({
+        let clerk = clerk.clone();
+        move || {
+            App::new()
+                .service(
+                    web::scope("/public")
+                        .wrap(ClerkWithAuth::new(clerk.clone()))
+                        .service(hello),
+                )
+                .service(
+                    web::scope("/api")
+                        .wrap(ClerkRequireAuth::new(clerk.clone()))
+                        .service(me),
+                )
+        }
+    })
+    .bind(("127.0.0.1", port))?;
+
+    println!("actix-clerk quickstart listening on http://127.0.0.1:{port}");
+    match &token {
+        Some(token) => {
+            println!(
+                "offline mode: a local development key signs the token below (valid for 1 hour)\n"
+            );
+            println!("# signed in: 200 with the user id");
+            println!("curl -i -H 'Authorization: Bearer {token}' http://127.0.0.1:{port}/api/me\n");
+            println!("# no token: 401 from the strict scope");
+            println!("curl -i http://127.0.0.1:{port}/api/me\n");
+            println!("# the lax scope answers both");
+            println!("curl -i http://127.0.0.1:{port}/public/hello");
+        }
+        None => {
+            println!("using your Clerk instance (CLERK_SECRET_KEY / CLERK_JWT_KEY)\n");
+            println!("curl -i -H \"Authorization: Bearer $SESSION_TOKEN\" http://127.0.0.1:{port}/api/me");
+            println!("curl -i http://127.0.0.1:{port}/public/hello");
+        }
+    }
+    server.run().await
+}

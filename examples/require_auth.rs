@@ -1,0 +1,39 @@
+//! The seed's `ClerkExpressRequireAuth` example, line for line in actix: the strict
+//! middleware lets only signed-in requests through, and the error override answers
+//! `401 Unauthenticated!` like the seed's Express error handler.
+//!
+//! Environment: `PORT` (default 3000), `CLERK_SECRET_KEY`, `CLERK_PUBLISHABLE_KEY`,
+//! `CLERK_JWT_KEY`, `CLERK_API_URL`, `CLERK_AUTHORIZED_PARTIES` (comma-separated).
+
+use actix_clerk::{Auth, ClerkConfig, ClerkRequireAuth};
+use actix_web::{web, App, HttpResponse, HttpServer};
+
+async fn protected_endpoint(auth: web::ReqData<Auth>) -> web::Json<Auth> {
+    web::Json(auth.into_inner())
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let clerk = ClerkConfig::from_env().map_err(std::io::Error::other)?;
+
+    // Use the strict middleware that raises an error when unauthenticated
+    let server = HttpServer::new(move || {
+        App::new().service(
+            web::resource("/protected-endpoint")
+                .wrap(ClerkRequireAuth::new(clerk.clone()).on_error(|err, _req| {
+                    // The counterpart of `console.error(err.stack)`: the reason, never the token.
+                    eprintln!("unauthenticated request: {err}");
+                    HttpResponse::Unauthorized().body("Unauthenticated!")
+                }))
+                .route(web::get().to(protected_endpoint))
+                .route(web::post().to(protected_endpoint)),
+        )
+    })
+    .bind(("127.0.0.1", port))?;
+    println!("Example app listening at http://localhost:{port}");
+    server.run().await
+}

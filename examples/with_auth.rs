@@ -1,0 +1,34 @@
+//! The seed's `ClerkExpressWithAuth` example, line for line in actix: the lax middleware
+//! answers every request with the auth object as JSON (signed in or signed out).
+//!
+//! Environment: `PORT` (default 3000), `CLERK_SECRET_KEY`, `CLERK_PUBLISHABLE_KEY`,
+//! `CLERK_JWT_KEY`, `CLERK_API_URL`, `CLERK_AUTHORIZED_PARTIES` (comma-separated).
+
+use actix_clerk::{Auth, ClerkConfig, ClerkWithAuth};
+use actix_web::{web, App, HttpServer};
+
+async fn protected_endpoint(auth: web::ReqData<Auth>) -> web::Json<Auth> {
+    web::Json(auth.into_inner())
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let clerk = ClerkConfig::from_env().map_err(std::io::Error::other)?;
+
+    // Use the lax middleware that returns an empty auth object when unauthenticated
+    let server = HttpServer::new(move || {
+        App::new().service(
+            web::resource("/protected-endpoint")
+                .wrap(ClerkWithAuth::new(clerk.clone()))
+                .route(web::get().to(protected_endpoint))
+                .route(web::post().to(protected_endpoint)),
+        )
+    })
+    .bind(("127.0.0.1", port))?;
+    println!("Example app listening at http://localhost:{port}");
+    server.run().await
+}
