@@ -88,6 +88,19 @@ fn forgiving_base64(s: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
+/// Makes sure rustls has a process-level crypto provider before the JWKS client is created:
+/// awc builds its TLS configuration from it and panics when none (or an ambiguous pair) is
+/// available. An application that installed its own provider keeps it.
+pub(crate) fn ensure_tls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            // Err only when another thread installed one first, which is just as good.
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        }
+    });
+}
+
 /// A secret value whose `Debug` shows only its first 7 characters, as Clerk's debug output does.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Secret(pub(crate) String);
@@ -378,6 +391,7 @@ impl ClerkConfigBuilder {
             KeyStore::Pem(Arc::new(VerifyKey::from_pem_text(&pem)?))
         } else if let Some(secret) = &secret_key {
             self.remote.validate()?;
+            ensure_tls_provider();
             KeyStore::remote(
                 format!("{api_url}/{api_version}/jwks"),
                 secret.clone(),

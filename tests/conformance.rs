@@ -374,3 +374,187 @@ async fn conformance_with_clerk_backend() {
     );
     assert!(passed >= 200, "only {passed} cases ran");
 }
+
+/// Path of the `with_auth` example binary built by `cargo test` (next to this test's `deps/`).
+fn with_auth_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile dir");
+    let bin = profile_dir
+        .join("examples")
+        .join(format!("with_auth{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--example", "with_auth"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo build --example with_auth");
+        assert!(status.success(), "building the with_auth example failed");
+    }
+    bin
+}
+
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `with_auth` with a config given as environment variables and waits until it listens.
+fn start_with_auth(bin: &Path, cfg: &Value) -> (Child, String) {
+    use std::io::{BufRead, BufReader};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let parties: Vec<&str> = cfg["authorizedParties"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut cmd = Command::new(bin);
+    cmd.env_clear()
+        .env("PORT", port.to_string())
+        .env(
+            "CLERK_JWT_KEY",
+            cfg["jwtKey"].as_str().expect("jwtKey").replace('\n', "\\n"),
+        )
+        .env("CLERK_AUTHORIZED_PARTIES", parties.join(","))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    if let Some(pk) = cfg["publishableKey"].as_str() {
+        cmd.env("CLERK_PUBLISHABLE_KEY", pk);
+    }
+    let mut child = Child(cmd.spawn().expect("start with_auth"));
+    let stdout = child.0.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read banner");
+    assert!(
+        line.contains("Example app listening"),
+        "with_auth said: {line}"
+    );
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+/// The `with_auth` example, started as a process with the configuration in its environment,
+/// answers every case whose configuration the environment can express (no audience, default
+/// skew) with Clerk's auth object and `x-clerk-auth-*` headers.
+#[actix_web::test]
+async fn with_auth_example_over_http_matches_clerk() {
+    let doc = generate();
+    let bin = with_auth_binary();
+    // awc needs a process-level rustls provider (the crate installs one for its own JWKS client
+    // only when a remote key store is configured).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let client = awc::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .finish();
+    let (mut passed, mut failures) = (0usize, Vec::new());
+    for (name, cfg) in doc["configs"].as_object().expect("configs") {
+        if !cfg["audience"].is_null() || cfg.get("clockSkewInMs").is_some() {
+            continue;
+        }
+        let (_child, base) = start_with_auth(&bin, cfg);
+        for case in doc["cases"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .filter(|c| c["config"] == name.as_str())
+        {
+            let id = case["id"].as_str().expect("id");
+            let exp = &case["expected"];
+            let url = case["url"].as_str().expect("url");
+            let path = url
+                .find("/protected-endpoint")
+                .map(|i| &url[i..])
+                .expect("path");
+            let method: actix_web::http::Method = case["method"]
+                .as_str()
+                .expect("method")
+                .parse()
+                .expect("method");
+            let mut req = client.request(method, format!("{base}{path}"));
+            for pair in case["headers"].as_array().expect("headers") {
+                req = req.append_header((
+                    pair[0].as_str().expect("name"),
+                    pair[1].as_str().expect("value"),
+                ));
+            }
+            let mut res = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    // Over HTTP, a header larger than the server's limit never reaches the app.
+                    failures.push(format!("{id}: request failed: {e}"));
+                    continue;
+                }
+            };
+            if res.status() == actix_web::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE {
+                // Node's http server refuses these too (431) before Clerk runs.
+                passed += 1;
+                continue;
+            }
+            let body: Value = res.json().limit(4 << 20).await.expect("JSON body");
+            let mut problems = Vec::new();
+            if exp.get("toAuthError").is_some() {
+                if res
+                    .headers()
+                    .get("x-clerk-auth-reason")
+                    .map(|v| v.as_bytes())
+                    != Some(b"unexpected-error".as_slice())
+                {
+                    problems.push("expected the allowed difference unexpected-error".to_owned());
+                }
+            } else {
+                if body != exp["auth"] {
+                    problems.push(format!(
+                        "auth:\n    ours  {body}\n    Clerk {}",
+                        exp["auth"]
+                    ));
+                }
+                for k in [
+                    "x-clerk-auth-status",
+                    "x-clerk-auth-reason",
+                    "x-clerk-auth-message",
+                ] {
+                    let ours = res
+                        .headers()
+                        .get(k)
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+                    let theirs = exp["headers"][k].as_str().map(str::to_owned);
+                    let same = match (&ours, &theirs) {
+                        (Some(a), Some(b)) => messages_agree(a, b),
+                        (None, None) => true,
+                        _ => false,
+                    };
+                    if !same {
+                        problems.push(format!("header {k}: ours {ours:?}, Clerk {theirs:?}"));
+                    }
+                }
+            }
+            if problems.is_empty() {
+                passed += 1;
+            } else {
+                failures.push(format!("{id} ({name}):\n  {}", problems.join("\n  ")));
+            }
+        }
+    }
+    for f in &failures {
+        eprintln!("MISMATCH {f}");
+    }
+    println!(
+        "with_auth over HTTP: {passed} passed, {} failed",
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} mismatches over HTTP",
+        failures.len()
+    );
+    assert!(passed >= 200, "only {passed} cases ran over HTTP");
+}
