@@ -288,7 +288,32 @@ fn auth_object_would_throw(claims: &SessionClaims) -> bool {
     bad_fea || bad_perm
 }
 
-/// Verifies a session token (with the verified-token cache) and builds the signed-in outcome.
+/// The verified-token cache's answer, before any decoding: a token verified earlier skips
+/// decoding, the token-kind checks and the signature, and gets its time claims re-checked.
+fn cached(
+    cfg: &ConfigInner,
+    token: &str,
+    carrier: TokenCarrier,
+    client_uat: f64,
+    is_get: bool,
+) -> Option<Decision> {
+    let cache = cfg.token_cache.as_ref()?;
+    match cache.get(cfg, token, carrier, client_uat, verify::now_ms()) {
+        Lookup::Miss => None,
+        Lookup::Hit(Ok(auth)) => Some(Decision {
+            auth,
+            retry_after_secs: None,
+        }),
+        Lookup::Hit(Err(f)) => Some(from_failure(f, carrier, is_get)),
+        Lookup::IatBeforeClientUat => Some(signed_out(
+            Reason::SessionTokenIatBeforeClientUat,
+            String::new(),
+            Some(carrier),
+        )),
+    }
+}
+
+/// Verifies a session token and builds the signed-in outcome (stored in the cache).
 async fn verify_session(
     cfg: &ConfigInner,
     token: &str,
@@ -297,17 +322,6 @@ async fn verify_session(
     is_get: bool,
 ) -> Decision {
     let now = verify::now_ms();
-    if let Some(cache) = &cfg.token_cache {
-        if let Lookup::Hit(result) = cache.get(cfg, token, carrier, now) {
-            return match result {
-                Ok(auth) => Decision {
-                    auth,
-                    retry_after_secs: None,
-                },
-                Err(f) => from_failure(f, carrier, is_get),
-            };
-        }
-    }
     match verify::verify_decoded(cfg, d, now).await {
         Ok(claims) => {
             if auth_object_would_throw(&claims) {
@@ -375,6 +389,9 @@ pub(crate) async fn authenticate(cfg: &ConfigInner, req: &RequestParts<'_>) -> D
 
 async fn authenticate_header(cfg: &ConfigInner, token: &str, is_get: bool) -> Decision {
     let carrier = TokenCarrier::Header;
+    if let Some(decision) = cached(cfg, token, carrier, 0.0, is_get) {
+        return decision;
+    }
     let decoded = jwt::decode(token);
     if verify::is_machine_jwt(token, decoded.as_ref().ok())
         || verify::has_non_session_category(decoded.as_ref().ok())
@@ -458,6 +475,9 @@ async fn authenticate_cookies(
         }
         (true, Some(token)) => token,
     };
+    if let Some(decision) = cached(cfg, token, carrier, uat, req.is_get) {
+        return decision;
+    }
     let d = match jwt::decode(token) {
         Ok(d) => d,
         Err(e) => return from_failure(Failure_token_invalid(e), carrier, req.is_get),

@@ -40,7 +40,10 @@ pub(crate) struct TokenCache {
 /// What a lookup found.
 pub(crate) enum Lookup {
     Miss,
+    /// The outcome a fresh verification would give now.
     Hit(Result<Auth, Failure>),
+    /// A cookie token issued before the client's last update (`iat` < `__client_uat`).
+    IatBeforeClientUat,
 }
 
 impl TokenCache {
@@ -55,23 +58,29 @@ impl TokenCache {
         self.entries.read().len()
     }
 
+    /// Looks a token up. For a cookie token, `client_uat` is checked against the cached `iat`
+    /// first, as Clerk does before verifying.
     pub(crate) fn get(
         &self,
         cfg: &ConfigInner,
         token: &str,
         carrier: TokenCarrier,
+        client_uat: f64,
         now: f64,
     ) -> Lookup {
         let generation = cfg.keys.generation();
         let map = self.entries.read();
-        match map.get(token) {
-            Some(e)
-                if e.key_generation == generation && e.auth.token_carrier() == Some(carrier) =>
-            {
-                Lookup::Hit(check_time_claims(cfg, &e.times, now).map(|()| e.auth.clone()))
-            }
-            _ => Lookup::Miss,
+        let Some(e) = map.get(token) else {
+            return Lookup::Miss;
+        };
+        if e.key_generation != generation || e.auth.token_carrier() != Some(carrier) {
+            return Lookup::Miss;
         }
+        if carrier == TokenCarrier::Cookie && crate::jwt::to_number(e.times.get("iat")) < client_uat
+        {
+            return Lookup::IatBeforeClientUat;
+        }
+        Lookup::Hit(check_time_claims(cfg, &e.times, now).map(|()| e.auth.clone()))
     }
 
     pub(crate) fn insert(

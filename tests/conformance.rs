@@ -224,8 +224,14 @@ async fn conformance_with_clerk_backend() {
     let mut passed = 0usize;
     let mut failures: Vec<String> = Vec::new();
     let mut allowed_used = 0usize;
-    for case in cases {
-        let id = case["id"].as_str().expect("id");
+    // Round 2 replays every case: tokens that verified in round 1 now come from the
+    // verified-token cache, and must be decided exactly the same way.
+    for (round, case) in cases
+        .iter()
+        .map(|c| ("fresh", c))
+        .chain(cases.iter().map(|c| ("cached", c)))
+    {
+        let id = &format!("{round}:{}", case["id"].as_str().expect("id"));
         let app = &apps[case["config"].as_str().expect("config")];
         let url = case["url"].as_str().expect("url");
         let path = url
@@ -361,7 +367,7 @@ async fn conformance_with_clerk_backend() {
         eprintln!("MISMATCH {f}");
     }
     println!(
-        "conformance against @clerk/backend {}: {} cases, {} allowed differences used",
+        "conformance against @clerk/backend {}: {} cases, each decided fresh and again from the token cache; {} allowed differences used",
         doc["clerkBackendVersion"].as_str().unwrap_or("?"),
         cases.len(),
         allowed_used
@@ -372,7 +378,15 @@ async fn conformance_with_clerk_backend() {
         "{} conformance mismatches (see MISMATCH lines)",
         failures.len()
     );
-    assert!(passed >= 200, "only {passed} cases ran");
+    assert!(passed >= 400, "only {passed} case runs");
+    let cached: usize = configs
+        .values()
+        .map(actix_clerk::__private::token_cache_len)
+        .sum();
+    assert!(
+        cached >= 150,
+        "round 2 should have used the token cache ({cached} entries)"
+    );
 }
 
 /// Path of the `with_auth` example binary built by `cargo test` (next to this test's `deps/`).
