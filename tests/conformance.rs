@@ -384,7 +384,7 @@ async fn conformance_with_clerk_backend() {
         .map(actix_clerk::__private::token_cache_len)
         .sum();
     assert!(
-        cached >= 150,
+        cached >= 100,
         "round 2 should have used the token cache ({cached} entries)"
     );
 }
