@@ -464,6 +464,61 @@ mod tests {
     }
 
     #[test]
+    fn pem_key_forms() {
+        let pem = crate::__doc_pem();
+        assert!(ClerkConfig::builder().jwt_key(pem).build().is_ok());
+        // a literal \n, as an env file or a dashboard copy may hold it
+        let escaped = pem.replace('\n', "\\n");
+        assert!(escaped.contains("\\n"));
+        assert!(ClerkConfig::builder().jwt_key(escaped).build().is_ok());
+        // the bare base64 body, on one line
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert!(ClerkConfig::builder().jwt_key(body.clone()).build().is_ok());
+        // a damaged body
+        assert_eq!(
+            ClerkConfig::builder()
+                .jwt_key(&body[..body.len() - 20])
+                .build()
+                .unwrap_err(),
+            ConfigError::InvalidJwtKey
+        );
+        // the PEM key wins over the secret key: no network store is built
+        let cfg = ClerkConfig::builder()
+            .jwt_key(pem)
+            .secret_key("sk_test_x")
+            .build()
+            .unwrap();
+        assert!(matches!(cfg.inner.keys, KeyStore::Pem(_)));
+    }
+
+    #[test]
+    fn bad_settings_are_reported() {
+        let pem = crate::__doc_pem();
+        let b = || ClerkConfig::builder().jwt_key(pem);
+        assert!(matches!(
+            b().api_url("ftp://x").build(),
+            Err(ConfigError::InvalidApiUrl(_))
+        ));
+        assert!(matches!(
+            b().api_version("v1/x").build(),
+            Err(ConfigError::InvalidApiVersion(_))
+        ));
+        assert_eq!(
+            b().authorized_parties([""]).build().unwrap_err(),
+            ConfigError::InvalidAuthorizedParty
+        );
+        assert!(matches!(
+            b().publishable_key("pk_live_!!").build(),
+            Err(ConfigError::InvalidPublishableKey(_))
+        ));
+        let msg = ClerkConfig::builder().build().unwrap_err().to_string();
+        assert!(
+            msg.contains("CLERK_JWT_KEY") && msg.contains("CLERK_SECRET_KEY"),
+            "{msg}"
+        );
+    }
+
+    #[test]
     fn debug_redacts_secret() {
         let cfg = ClerkConfig::builder()
             .secret_key("sk_test_supersecretvalue")
