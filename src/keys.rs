@@ -4,16 +4,19 @@
 //! Behaviour of the remote store (all durations configurable on the builder):
 //! - **one fetch at a time** across every actix worker: requests that need keys while a fetch
 //!   runs wait for its result (never longer than the fetch timeout) instead of starting their own;
-//! - **fresh for `ttl`** (5 min); from 80 % of the TTL on, a request that finds its key starts a
-//!   background refresh and does not wait for it (**refresh ahead**);
-//! - **unknown `kid`**: one refetch, then at most one more per `unknown_kid_cooldown` (30 s);
-//!   kids still missing after a fetch are remembered (up to 4096) and answered without a fetch;
+//! - **fresh for `ttl`** (5 min); from 80 % of the TTL on, a request that finds its key (or a
+//!   verified-token cache hit) starts a background refresh and does not wait for it
+//!   (**refresh ahead**);
+//! - **unknown `kid`**: one refetch, then at most one more per `unknown_kid_cooldown` (30 s),
+//!   whatever the kid (a kid the API did not list yet is found by the next refetch); while the
+//!   last attempt failed, an unknown kid is an outage (`503`), not a mismatch;
 //! - **stale while error**: when refreshes fail, the last good keys keep serving for up to
-//!   `max_stale` (1 h) past their TTL, with retries backing off from 1 s to 60 s;
+//!   `max_stale` (1 h) past their TTL, with retries backing off from 1 s to 60 s; past that,
+//!   tokens verified earlier under those keys are no longer served from the token cache either;
 //! - a fetch has a timeout (5 s); keys that fail to parse are skipped; a set with no usable key
 //!   is a failed fetch; Clerk's `clerk_key_invalid` answer is reported as `secret-key-invalid`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -27,7 +30,6 @@ use crate::config::Secret;
 use crate::error::{ConfigError, Reason};
 
 const ACTION_CONTACT_SUPPORT: &str = "Contact support@clerk.com";
-const MAX_REMEMBERED_MISSING_KIDS: usize = 4096;
 const MAX_JWKS_BODY: usize = 256 * 1024;
 
 /// A public key ready to verify signatures.
@@ -200,11 +202,15 @@ impl KeyStore {
         }
     }
 
-    /// Identity of the current key set: changes whenever the keys may have changed.
+    /// Identity of the current key set, for the verified-token cache: changes whenever the keys
+    /// may have changed, and matches no entry once the keys are past `ttl + max_stale`.
+    ///
+    /// A cache hit never reaches [`KeyStore::resolve`], so this is also where a hit starts the
+    /// refresh ahead.
     pub(crate) fn generation(&self) -> u64 {
         match self {
             KeyStore::Pem(_) => 0,
-            KeyStore::Remote(r) => r.state.read().key_generation,
+            KeyStore::Remote(r) => r.cache_generation(),
         }
     }
 
@@ -254,7 +260,6 @@ struct State {
     generation: u64,
     /// Bumped whenever the key set is replaced.
     key_generation: u64,
-    missing_kids: HashSet<String>,
     refresh_in_flight: bool,
 }
 
@@ -283,6 +288,20 @@ impl State {
             None => Duration::ZERO,
         };
         wait.as_secs_f64().ceil().max(1.0) as u64
+    }
+}
+
+/// What [`KeyStore::generation`] answers while the keys are unusable (past `ttl + max_stale`, or
+/// never fetched): no cache entry carries it.
+const NO_USABLE_KEYS: u64 = u64::MAX;
+
+/// Clears `refresh_in_flight` when the background refresh ends, also when its task is dropped
+/// unfinished (worker stopped or restarted), so that later refreshes are not blocked forever.
+struct RefreshInFlight(Arc<RemoteKeys>);
+
+impl Drop for RefreshInFlight {
+    fn drop(&mut self) {
+        self.0.state.write().refresh_in_flight = false;
     }
 }
 
@@ -323,36 +342,64 @@ impl RemoteKeys {
         failure
     }
 
+    /// The age of the current keys while they may still serve (within `ttl + max_stale`).
+    fn usable_age(&self, st: &State, now: Instant) -> Option<Duration> {
+        st.fetched_at
+            .map(|at| now.duration_since(at))
+            .filter(|age| *age <= self.opts.ttl + self.opts.max_stale)
+    }
+
+    /// Whether a background refresh should start now: keys at 80 % of their TTL or older, no
+    /// backoff pending, none running.
+    fn refresh_due(&self, st: &State, age: Duration, now: Instant) -> bool {
+        age >= self.opts.ttl.mul_f64(0.8)
+            && st.may_attempt(now, &self.opts)
+            && !st.refresh_in_flight
+    }
+
+    /// See [`KeyStore::generation`].
+    fn cache_generation(self: &Arc<Self>) -> u64 {
+        let now = Instant::now();
+        let (generation, spawn_refresh) = {
+            let st = self.state.read();
+            match self.usable_age(&st, now) {
+                Some(age) => (st.key_generation, self.refresh_due(&st, age, now)),
+                None => (NO_USABLE_KEYS, false),
+            }
+        };
+        if spawn_refresh {
+            self.spawn_refresh();
+        }
+        generation
+    }
+
     fn decide(self: &Arc<Self>, kid: &str, may_fetch_for_kid: bool) -> Step {
         let now = Instant::now();
         let mut spawn_refresh = false;
         let step = {
             let st = self.state.read();
             let may_attempt = st.may_attempt(now, &self.opts);
-            match st.fetched_at.map(|at| now.duration_since(at)) {
-                Some(age) if age <= self.opts.ttl + self.opts.max_stale => {
-                    let refresh_due = age >= self.opts.ttl.mul_f64(0.8);
-                    match st.keys.get(kid) {
-                        Some(key) => {
-                            spawn_refresh = refresh_due && may_attempt && !st.refresh_in_flight;
-                            Step::Key(Arc::clone(key))
-                        }
-                        None => {
-                            let recently = st.last_attempt.is_some_and(|at| {
-                                now.duration_since(at) < self.opts.unknown_kid_cooldown
-                            });
-                            if st.missing_kids.contains(kid)
-                                || recently
-                                || !may_attempt
-                                || !may_fetch_for_kid
-                            {
-                                Step::Fail(Self::kid_mismatch(kid))
-                            } else {
-                                Step::Fetch(st.generation)
-                            }
+            match self.usable_age(&st, now) {
+                Some(age) => match st.keys.get(kid) {
+                    Some(key) => {
+                        spawn_refresh = self.refresh_due(&st, age, now);
+                        Step::Key(Arc::clone(key))
+                    }
+                    None => {
+                        let recently = st.last_attempt.is_some_and(|at| {
+                            now.duration_since(at) < self.opts.unknown_kid_cooldown
+                        });
+                        if may_fetch_for_kid && may_attempt && !recently {
+                            Step::Fetch(st.generation)
+                        } else if st.last_error.is_some() {
+                            // The last attempt failed: whether the API lists this kid by now
+                            // is unknown, so no decision (503), not a mismatch (401).
+                            Step::Fail(self.outage(&st, now))
+                        } else {
+                            Step::Fail(Self::kid_mismatch(kid))
                         }
                     }
-                }
+                },
                 _ if may_attempt => Step::Fetch(st.generation),
                 _ => Step::Fail(self.outage(&st, now)),
             }
@@ -372,21 +419,12 @@ impl RemoteKeys {
                 Step::Fetch(seen) if !fetched => {
                     fetched = true;
                     self.fetch_shared(seen).await;
-                    let mut st = self.state.write();
-                    if st.fetched_at.is_some() && !st.keys.contains_key(kid) {
-                        if st.missing_kids.len() >= MAX_REMEMBERED_MISSING_KIDS {
-                            st.missing_kids.clear();
-                        }
-                        st.missing_kids.insert(kid.to_owned());
-                    }
                 }
                 Step::Fetch(_) => {
+                    // Still no usable keys after waiting for a fetch (failed, or not started
+                    // in time): no decision possible.
                     let st = self.state.read();
-                    return Err(if st.fetched_at.is_some() && st.last_error.is_none() {
-                        Self::kid_mismatch(kid)
-                    } else {
-                        self.outage(&st, Instant::now())
-                    });
+                    return Err(self.outage(&st, Instant::now()));
                 }
             }
         }
@@ -405,10 +443,12 @@ impl RemoteKeys {
             st.refresh_in_flight = true;
             st.generation
         };
-        let this = Arc::clone(self);
+        // Made before the task so that it is dropped (clearing the flag) even if the task
+        // never runs.
+        let in_flight = RefreshInFlight(Arc::clone(self));
         actix_rt::spawn(async move {
-            this.fetch_shared(seen).await;
-            this.state.write().refresh_in_flight = false;
+            in_flight.0.fetch_shared(seen).await;
+            drop(in_flight);
         });
     }
 
@@ -449,7 +489,6 @@ impl RemoteKeys {
                 st.consecutive_failures = 0;
                 st.last_error = None;
                 st.key_generation += 1;
-                st.missing_kids.clear();
             }
             Err(err) => {
                 st.consecutive_failures = st.consecutive_failures.saturating_add(1);

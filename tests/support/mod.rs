@@ -84,6 +84,27 @@ impl DevKey {
         format!("{input}.{}", b64url(sig))
     }
 
+    /// Signs `header_segment.payload_segment` exactly as given (already encoded, e.g. with
+    /// padding or odd characters) and returns the whole token.
+    pub fn sign_segments(&self, alg: &str, header_segment: &str, payload_segment: &str) -> String {
+        let input = format!("{header_segment}.{payload_segment}");
+        let enc: &'static dyn signature::RsaEncoding = match alg {
+            "RS384" => &signature::RSA_PKCS1_SHA384,
+            "RS512" => &signature::RSA_PKCS1_SHA512,
+            _ => &signature::RSA_PKCS1_SHA256,
+        };
+        let mut sig = vec![0; self.pair.public_modulus_len()];
+        self.pair
+            .sign(enc, &SystemRandom::new(), input.as_bytes(), &mut sig)
+            .expect("signing");
+        format!("{input}.{}", b64url(sig))
+    }
+
+    /// Signs arbitrary header and payload bytes (not necessarily UTF-8 or JSON) with RS256.
+    pub fn sign_bytes(&self, header: &[u8], payload: &[u8]) -> String {
+        self.sign_segments("RS256", &b64url(header), &b64url(payload))
+    }
+
     /// Signs a header and payload given as JSON values (RS256 unless the header says RS384/512).
     pub fn sign(&self, header: &Value, payload: &Value) -> String {
         let alg = header["alg"].as_str().unwrap_or("RS256");
