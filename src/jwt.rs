@@ -30,8 +30,8 @@ pub(crate) struct DecodedJwt<'t> {
     pub payload: Value,
     /// `header.payload` exactly as sent: the signed bytes.
     pub signed_part: &'t str,
-    /// The signature part as sent (base64url, maybe with `=` padding).
-    pub raw_signature: &'t str,
+    /// The decoded signature.
+    pub signature: Vec<u8>,
 }
 
 /// Why a token could not be decoded; each maps to Clerk's `token-invalid` message.
@@ -76,14 +76,12 @@ pub(crate) fn decode(token: &str) -> Result<DecodedJwt<'_>, DecodeError> {
     };
     let header = decode_json(h).ok_or(DecodeError::Decode)?;
     let payload = decode_json(p).ok_or(DecodeError::Decode)?;
-    if b64url_decode(s).is_none() {
-        return Err(DecodeError::Decode);
-    }
+    let signature = b64url_decode(s).ok_or(DecodeError::Decode)?;
     Ok(DecodedJwt {
         header,
         payload,
         signed_part: &token[..h.len() + 1 + p.len()],
-        raw_signature: s,
+        signature,
     })
 }
 

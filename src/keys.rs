@@ -22,7 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::{Algorithm, DecodingKey};
+use aws_lc_rs::signature::{self, ParsedPublicKey, RsaParameters};
+use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind};
 use parking_lot::RwLock;
 use serde::Deserialize;
 
@@ -32,15 +33,94 @@ use crate::error::{ConfigError, Reason};
 const ACTION_CONTACT_SUPPORT: &str = "Contact support@clerk.com";
 const MAX_JWKS_BODY: usize = 256 * 1024;
 
-/// A public key ready to verify signatures.
+/// A public key ready to verify signatures: parsed once, when loaded, for each algorithm it may
+/// verify, so no request parses a key.
 pub(crate) struct VerifyKey {
-    pub key: DecodingKey,
+    /// Indexed by [`alg_index`]: RS256, RS384, RS512.
+    parsed: [Option<ParsedPublicKey>; 3],
     /// The algorithm the key is bound to (`alg` of the JWK; RS256 for a PEM key, as Clerk
     /// imports it), or `None` for a JWK without `alg`.
     pub alg: Option<Algorithm>,
 }
 
+fn alg_index(alg: Algorithm) -> Option<usize> {
+    match alg {
+        Algorithm::RS256 => Some(0),
+        Algorithm::RS384 => Some(1),
+        Algorithm::RS512 => Some(2),
+        _ => None,
+    }
+}
+
+const RSA_PARAMS: [&RsaParameters; 3] = [
+    &signature::RSA_PKCS1_2048_8192_SHA256,
+    &signature::RSA_PKCS1_2048_8192_SHA384,
+    &signature::RSA_PKCS1_2048_8192_SHA512,
+];
+
+/// DER of a PKCS#1 `RSAPublicKey` from big-endian modulus and exponent.
+fn pkcs1_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn push_len(out: &mut Vec<u8>, len: usize) {
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes = len.to_be_bytes();
+            let skip = bytes.iter().take_while(|b| **b == 0).count();
+            out.push(0x80 | (bytes.len() - skip) as u8);
+            out.extend_from_slice(&bytes[skip..]);
+        }
+    }
+    fn integer(out: &mut Vec<u8>, v: &[u8]) {
+        let v = &v[v
+            .iter()
+            .take_while(|b| **b == 0)
+            .count()
+            .min(v.len().saturating_sub(1))..];
+        let pad = v.first().is_some_and(|b| b & 0x80 != 0);
+        out.push(0x02);
+        push_len(out, v.len() + usize::from(pad));
+        if pad {
+            out.push(0);
+        }
+        out.extend_from_slice(v);
+    }
+    let mut body = Vec::with_capacity(n.len() + e.len() + 16);
+    integer(&mut body, n);
+    integer(&mut body, e);
+    let mut der = Vec::with_capacity(body.len() + 4);
+    der.push(0x30);
+    push_len(&mut der, body.len());
+    der.extend_from_slice(&body);
+    der
+}
+
 impl VerifyKey {
+    /// Parses an RSA public key (PKCS#1 or SubjectPublicKeyInfo DER) for the algorithms it may
+    /// verify; `None` when the key is unusable (malformed, or smaller than 2048 bits).
+    fn from_der(der: &[u8], alg: Option<Algorithm>) -> Option<Self> {
+        let mut parsed = [None, None, None];
+        for (i, params) in RSA_PARAMS.iter().enumerate() {
+            if alg.is_none_or(|a| alg_index(a) == Some(i)) {
+                parsed[i] = Some(ParsedPublicKey::new(*params, der).ok()?);
+            }
+        }
+        Some(VerifyKey { parsed, alg })
+    }
+
+    fn from_decoding_key(key: &DecodingKey, alg: Option<Algorithm>) -> Option<Self> {
+        match key.kind() {
+            DecodingKeyKind::SecretOrDer(der) => Self::from_der(der, alg),
+            DecodingKeyKind::RsaModulusExponent { n, e } => Self::from_der(&pkcs1_der(n, e), alg),
+        }
+    }
+
+    /// Whether `signature` is a valid `alg` signature of `message`; `None` when this key was not
+    /// loaded for `alg`.
+    pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> Option<bool> {
+        let key = self.parsed[alg_index(alg)?].as_ref()?;
+        Some(key.verify_sig(message, signature).is_ok())
+    }
+
     /// Parses armoured PEM, the bare base64 body, or either with `\n` written literally.
     pub(crate) fn from_pem_text(text: &str) -> Result<Self, ConfigError> {
         let text = text.replace("\\n", "\n").replace("\\r", "");
@@ -66,13 +146,12 @@ impl VerifyKey {
         };
         let key =
             DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| ConfigError::InvalidJwtKey)?;
-        // Build-time check that the crypto backend accepts the key: a wrong signature must be
-        // rejected cleanly (Ok(false)), not with an error.
-        match jsonwebtoken::crypto::verify("AAAA", b"probe", &key, Algorithm::RS256) {
-            Ok(false) => Ok(VerifyKey {
-                key,
-                alg: Some(Algorithm::RS256),
-            }),
+        let key = Self::from_decoding_key(&key, Some(Algorithm::RS256))
+            .ok_or(ConfigError::InvalidJwtKey)?;
+        // Build-time check that the crypto backend works with the key: a wrong signature must
+        // be answered with a clean `false`.
+        match key.verify(Algorithm::RS256, b"probe", &[0u8; 256]) {
+            Some(false) => Ok(key),
             _ => Err(ConfigError::InvalidJwtKey),
         }
     }
@@ -89,8 +168,9 @@ impl VerifyKey {
             Some(_) => return None,
         };
         let key = DecodingKey::from_rsa_components(jwk.n.as_deref()?, jwk.e.as_deref()?).ok()?;
+        let key = VerifyKey::from_decoding_key(&key, alg)?;
         let kid = jwk.kid.clone().unwrap_or_else(|| "undefined".to_owned());
-        Some((kid, VerifyKey { key, alg }))
+        Some((kid, key))
     }
 }
 

@@ -171,20 +171,19 @@ pub(crate) async fn verify_decoded(
             Some(ACTION_ENSURE_CLERK_JWT),
         ));
     }
-    let signature = d.raw_signature.trim_end_matches('=');
-    match jsonwebtoken::crypto::verify(signature, d.signed_part.as_bytes(), &key.key, alg) {
-        Ok(true) => {}
-        Ok(false) => {
+    match key.verify(alg, d.signed_part.as_bytes(), &d.signature) {
+        Some(true) => {}
+        Some(false) => {
             return Err(Failure::token(
                 Reason::TokenInvalidSignature,
                 "JWT signature is invalid.".into(),
                 None,
             ))
         }
-        Err(_) => {
+        None => {
             return Err(Failure::token(
                 Reason::TokenVerificationFailed,
-                "Error verifying JWT signature. Error: the key could not be used.".into(),
+                format!("Error verifying JWT signature. Error: {ALG_MISMATCH_TEXT}"),
                 Some(ACTION_ENSURE_CLERK_JWT),
             ))
         }
