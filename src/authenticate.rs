@@ -317,13 +317,16 @@ fn cached(
 async fn verify_session(
     cfg: &ConfigInner,
     token: &str,
-    d: &DecodedJwt<'_>,
+    d: DecodedJwt<'_>,
     carrier: TokenCarrier,
     is_get: bool,
 ) -> Decision {
     let now = verify::now_ms();
-    match verify::verify_decoded(cfg, d, now).await {
-        Ok(claims) => {
+    match verify::verify_decoded(cfg, &d, now).await {
+        Ok(()) => {
+            let Value::Object(claims) = d.payload else {
+                return signed_out(Reason::UnexpectedError, String::new(), Some(carrier));
+            };
             if auth_object_would_throw(&claims) {
                 return signed_out(Reason::UnexpectedError, String::new(), Some(carrier));
             }
@@ -331,13 +334,17 @@ async fn verify_session(
             if carrier == TokenCarrier::Cookie && !jwt::truthy(claims.get("azp")) {
                 warn_cookie_without_azp();
             }
+            let times = cfg
+                .token_cache
+                .as_ref()
+                .map(|_| crate::cache::time_claims(&claims));
             let auth = if pending {
                 Auth::pending(carrier)
             } else {
-                Auth::signed_in(claims.clone(), carrier)
+                Auth::signed_in(claims, carrier)
             };
-            if let Some(cache) = &cfg.token_cache {
-                cache.insert(cfg, token, &claims, &auth, now);
+            if let (Some(cache), Some(times)) = (&cfg.token_cache, times) {
+                cache.insert(cfg, token, times, &auth, now);
             }
             Decision {
                 auth,
@@ -400,7 +407,7 @@ async fn authenticate_header(cfg: &ConfigInner, token: &str, is_get: bool) -> De
     }
     match decoded {
         Err(e) => from_failure(Failure_token_invalid(e), carrier, is_get),
-        Ok(d) => verify_session(cfg, token, &d, carrier, is_get).await,
+        Ok(d) => verify_session(cfg, token, d, carrier, is_get).await,
     }
 }
 
@@ -495,7 +502,7 @@ async fn authenticate_cookies(
             Some(carrier),
         );
     }
-    verify_session(cfg, token, &d, carrier, req.is_get).await
+    verify_session(cfg, token, d, carrier, req.is_get).await
 }
 
 #[cfg(test)]

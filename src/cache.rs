@@ -31,6 +31,17 @@ struct Entry {
     key_generation: u64,
 }
 
+/// The claims a cache hit re-checks: `exp`, `nbf`, `iat` as sent.
+pub(crate) fn time_claims(claims: &SessionClaims) -> SessionClaims {
+    let mut times = SessionClaims::new();
+    for name in ["exp", "nbf", "iat"] {
+        if let Some(v) = claims.get(name) {
+            times.insert(name.to_owned(), v.clone());
+        }
+    }
+    times
+}
+
 /// See the module docs.
 pub(crate) struct TokenCache {
     entries: RwLock<HashMap<Box<str>, Entry>>,
@@ -87,18 +98,12 @@ impl TokenCache {
         &self,
         cfg: &ConfigInner,
         token: &str,
-        claims: &SessionClaims,
+        times: SessionClaims,
         auth: &Auth,
         now: f64,
     ) {
         if token.len() > MAX_CACHED_TOKEN_LEN {
             return;
-        }
-        let mut times = SessionClaims::new();
-        for name in ["exp", "nbf", "iat"] {
-            if let Some(v) = claims.get(name) {
-                times.insert(name.to_owned(), v.clone());
-            }
         }
         let entry = Entry {
             auth: auth.clone(),

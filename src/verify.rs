@@ -114,12 +114,12 @@ fn kid_text(header: &Value) -> Cow<'_, str> {
 }
 
 /// Steps 3–12 of the contract on a decoded token: key, `typ`, `alg`, signature, claims.
-/// Returns the claims when every check passes.
+/// `Ok` when every check passes (the claims are then `d.payload`, an object).
 pub(crate) async fn verify_decoded(
     cfg: &ConfigInner,
     d: &DecodedJwt<'_>,
     now: f64,
-) -> Result<SessionClaims, Failure> {
+) -> Result<(), Failure> {
     if prop(&d.header, "kid").is_err() {
         return Err(Failure::Bare(Reason::UnexpectedError));
     }
@@ -200,7 +200,7 @@ pub(crate) async fn verify_decoded(
     };
     check_static_claims(cfg, claims)?;
     check_time_claims(cfg, claims, now)?;
-    Ok(claims.clone())
+    Ok(())
 }
 
 /// What a JWK bound to one algorithm says when asked to verify another (WebCrypto's text).
