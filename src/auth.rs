@@ -391,10 +391,10 @@ fn org_permissions(features: &[String], per: Option<&Value>, fpm: Option<&Value>
     let (Some(per), Some(fpm)) = (per.and_then(Value::as_str), fpm.and_then(Value::as_str)) else {
         return Vec::new();
     };
-    let permissions: Vec<&str> = per.split(',').map(str::trim).collect();
+    let permissions: Vec<&str> = per.split(',').map(crate::jwt::js_trim).collect();
     let mut out = Vec::new();
     for (feature, mask) in features.iter().zip(fpm.split(',')) {
-        let bits = decimal_bits(mask.trim(), permissions.len());
+        let bits = decimal_bits(crate::jwt::js_trim(mask), permissions.len());
         for (perm, bit) in permissions.iter().zip(bits) {
             if bit {
                 out.push(format!("org:{feature}:{perm}"));
@@ -450,7 +450,7 @@ fn split_by_scope(fea: Option<&Value>) -> Option<Scoped> {
         return Some(scoped);
     }
     for part in fea?.as_str()?.split(',') {
-        let part = part.trim();
+        let part = crate::jwt::js_trim(part);
         let (scope, value) = part.split_once(':')?;
         match scope {
             "o" => scoped.org.push(value.to_owned()),

@@ -18,6 +18,10 @@ pub(crate) struct RequestParts<'r> {
     pub is_get: bool,
     pub query: &'r str,
     pub headers: &'r HeaderMap,
+    /// `https` when the connection is TLS, else `http`.
+    pub scheme: &'r str,
+    /// The server's own host, used when the request has no `Host` header.
+    pub default_host: &'r str,
 }
 
 /// The outcome plus what the response headers and the strict middleware need.
@@ -58,6 +62,7 @@ pub(crate) struct ClerkCookies<'c> {
     session_sfx: Option<Cow<'c, str>>,
     client_uat_sfx: Option<Cow<'c, str>>,
     db_jwt_sfx: Option<Cow<'c, str>>,
+    redirect_count: Option<Cow<'c, str>>,
 }
 
 fn percent_decode(value: &str) -> Cow<'_, str> {
@@ -91,6 +96,19 @@ fn trim_sp_tab(s: &str) -> &str {
 }
 
 impl<'c> ClerkCookies<'c> {
+    /// `Number(__clerk_redirect_count) || 0`.
+    fn redirect_count(&self) -> f64 {
+        let n = self
+            .redirect_count
+            .as_deref()
+            .map_or(0.0, |v| jwt::to_number(Some(&Value::String(v.to_owned()))));
+        if n.is_nan() {
+            0.0
+        } else {
+            n
+        }
+    }
+
     /// The `cookie` package's parser, keeping only Clerk's names.
     pub(crate) fn parse(header: &'c str, suffix: Option<&str>) -> Self {
         let mut out = ClerkCookies::default();
@@ -111,6 +129,7 @@ impl<'c> ClerkCookies<'c> {
                 "__session" => &mut out.session,
                 "__client_uat" => &mut out.client_uat,
                 "__clerk_db_jwt" => &mut out.db_jwt,
+                "__clerk_redirect_count" => &mut out.redirect_count,
                 _ => match (suffix, name.rsplit_once('_')) {
                     (Some(sfx), Some((base, s))) if s == sfx => match base {
                         "__session" => &mut out.session_sfx,
@@ -205,37 +224,188 @@ fn uses_suffixed(cfg: &ConfigInner, c: &ClerkCookies<'_>, now: f64) -> bool {
     true
 }
 
-/// `iss.replace(/https?:\/\//gi, "")`.
+/// `iss.replace(/https?:\/\//gi, "")`, in one linear pass.
 fn strip_scheme(iss: &str) -> String {
+    let bytes = iss.as_bytes();
     let mut out = String::with_capacity(iss.len());
-    let mut rest = iss;
-    loop {
-        let lower = rest.to_ascii_lowercase();
-        let found = [
-            lower.find("http://").map(|i| (i, 7)),
-            lower.find("https://").map(|i| (i, 8)),
-        ]
-        .into_iter()
-        .flatten()
-        .min_by_key(|(i, _)| *i);
-        match found {
-            Some((i, n)) => {
-                out.push_str(&rest[..i]);
-                rest = &rest[i + n..];
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        let rest = &bytes[i..];
+        let skip = if rest.len() >= 7 && rest[..4].eq_ignore_ascii_case(b"http") {
+            if rest[4..7] == *b"://" {
+                7
+            } else if rest.len() >= 8 && rest[4..8].eq_ignore_ascii_case(b"s://") {
+                8
+            } else {
+                0
             }
-            None => {
-                out.push_str(rest);
-                return out;
-            }
+        } else {
+            0
+        };
+        if skip > 0 {
+            out.push_str(&iss[copied..i]);
+            i += skip;
+            copied = i;
+        } else {
+            i += 1;
         }
     }
+    out.push_str(&iss[copied..]);
+    out
 }
 
+/// `application/x-www-form-urlencoded` decoding, as `URLSearchParams` does it.
+fn form_decode(s: &str) -> Cow<'_, str> {
+    if !s.contains(['%', '+']) {
+        return Cow::Borrowed(s);
+    }
+    let plus = s.replace('+', " ");
+    Cow::Owned(
+        percent_encoding::percent_decode_str(&plus)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
+}
+
+/// `new URL(url).searchParams.get(name)`: the first parameter whose decoded name matches.
 fn query_param<'q>(query: &'q str, name: &str) -> Option<Cow<'q, str>> {
-    query.split('&').find_map(|pair| {
+    query.split('&').filter(|p| !p.is_empty()).find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == name).then(|| percent_decode(v))
+        (form_decode(k) == name).then(|| form_decode(v))
     })
+}
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+}
+
+/// The origin (`scheme://host[:port]`, lower-cased, default port dropped) of an absolute
+/// http(s) URL, as `new URL(url).origin` gives it; `"null"` for other schemes.
+fn url_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    {
+        return None;
+    }
+    if scheme != "http" && scheme != "https" {
+        return Some("null".into());
+    }
+    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host_port.is_empty() || host_port.contains(char::is_whitespace) {
+        return None;
+    }
+    let (host, port) = if host_port.starts_with('[') {
+        let close = host_port.find(']')?;
+        let (h, rest) = host_port.split_at(close + 1);
+        match rest {
+            "" => (h, ""),
+            r => (h, r.strip_prefix(':')?),
+        }
+    } else {
+        host_port.rsplit_once(':').unwrap_or((host_port, ""))
+    };
+    if host.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let port = port.trim_start_matches('0');
+    let default_port = if scheme == "http" { "80" } else { "443" };
+    let host = host.to_ascii_lowercase();
+    Some(if port.is_empty() || port == default_port {
+        format!("{scheme}://{host}")
+    } else {
+        format!("{scheme}://{host}:{port}")
+    })
+}
+
+/// The request's origin as Clerk derives it: `x-forwarded-proto`/`x-forwarded-host` (first
+/// value) over the connection's scheme and `Host`.
+fn request_origin(req: &RequestParts<'_>) -> Option<String> {
+    let first = |v: &str| v.split(',').next().unwrap_or_default().to_owned();
+    let host = header_str(req.headers, "host").unwrap_or(req.default_host);
+    let initial = url_origin(&format!("{}://{host}", req.scheme));
+    let proto = header_str(req.headers, "x-forwarded-proto")
+        .map(first)
+        .unwrap_or_else(|| req.scheme.to_owned());
+    let host = header_str(req.headers, "x-forwarded-host")
+        .map(first)
+        .unwrap_or_else(|| host.to_owned());
+    if proto.is_empty() || host.is_empty() {
+        return initial;
+    }
+    url_origin(&format!("{proto}://{host}")).or(initial)
+}
+
+/// Clerk's `shouldForceHandshakeForCrossDomain`: a signed-in cookie request that is a GET
+/// document navigation from another origin (not Clerk's own pages) gets a handshake redirect.
+fn cross_origin_navigation(cfg: &ConfigInner, req: &RequestParts<'_>, redirect_count: f64) -> bool {
+    if !req.is_get
+        || header_str(req.headers, "sec-fetch-dest") != Some("document")
+        || redirect_count != 0.0
+    {
+        return false;
+    }
+    let Some(referrer) = header_str(req.headers, "referer") else {
+        return false;
+    };
+    let Some(referrer_origin) = url_origin(referrer) else {
+        return false;
+    };
+    match request_origin(req) {
+        Some(origin) if origin != referrer_origin => {}
+        _ => return false,
+    }
+    let referrer_host = referrer_origin.split_once("://").map_or("", |(_, h)| h);
+    let referrer_host = referrer_host
+        .rsplit_once(':')
+        .map_or(referrer_host, |(h, _)| h);
+    if let Some(pk) = &cfg.publishable_key {
+        let fapi = pk.frontend_api.to_ascii_lowercase();
+        if referrer_host == fapi {
+            return false;
+        }
+        if pk.instance == InstanceType::Development {
+            let legacy = [".lcl.dev", ".lclstage.dev", ".lclclerk.com"];
+            let current = [
+                ".accounts.dev",
+                ".accountsstage.dev",
+                ".accounts.lclclerk.com",
+            ];
+            if legacy
+                .iter()
+                .any(|s| referrer_host.starts_with("accounts.") && referrer_host.ends_with(s))
+                || current.iter().any(|s| {
+                    referrer_host.ends_with(s) && !referrer_host.ends_with(&format!(".clerk{s}"))
+                })
+            {
+                return false;
+            }
+        }
+        let accounts = if let Some(rest) = fapi.strip_prefix("clerk.accountsstage.") {
+            format!("accountsstage.{rest}")
+        } else if let Some(i) = fapi.find("clerk.accounts.").or_else(|| fapi.find("clerk.")) {
+            let len = if fapi[i..].starts_with("clerk.accounts.") {
+                "clerk.accounts.".len()
+            } else {
+                "clerk.".len()
+            };
+            format!("{}accounts.{}", &fapi[..i], &fapi[i + len..])
+        } else {
+            fapi.clone()
+        };
+        if url_origin(&format!("https://{accounts}")).as_deref() == Some(referrer_origin.as_str()) {
+            return false;
+        }
+    }
+    true
 }
 
 fn signed_out(reason: Reason, message: String, carrier: Option<TokenCarrier>) -> Decision {
@@ -483,7 +653,7 @@ async fn authenticate_cookies(
         (true, Some(token)) => token,
     };
     if let Some(decision) = cached(cfg, token, carrier, uat, req.is_get) {
-        return decision;
+        return after_cookie_verification(cfg, req, &cookies, decision);
     }
     let d = match jwt::decode(token) {
         Ok(d) => d,
@@ -502,7 +672,27 @@ async fn authenticate_cookies(
             Some(carrier),
         );
     }
-    verify_session(cfg, token, d, carrier, req.is_get).await
+    let decision = verify_session(cfg, token, d, carrier, req.is_get).await;
+    after_cookie_verification(cfg, req, &cookies, decision)
+}
+
+/// A verified cookie token on a cross-origin document navigation: Clerk redirects to its
+/// handshake, which an API answer reports as signed out with the same reason.
+fn after_cookie_verification(
+    cfg: &ConfigInner,
+    req: &RequestParts<'_>,
+    cookies: &ClerkCookies<'_>,
+    decision: Decision,
+) -> Decision {
+    let verified = matches!(decision.auth.reason(), None | Some(Reason::SessionPending));
+    if verified && cross_origin_navigation(cfg, req, cookies.redirect_count()) {
+        return signed_out(
+            Reason::PrimaryDomainCrossOriginSync,
+            "Cross-origin request from satellite domain requires handshake".into(),
+            Some(TokenCarrier::Cookie),
+        );
+    }
+    decision
 }
 
 #[cfg(test)]
@@ -537,6 +727,30 @@ mod tests {
     }
 
     #[test]
+    fn origins() {
+        assert_eq!(
+            url_origin("https://App.example.com/x?y").as_deref(),
+            Some("https://app.example.com")
+        );
+        assert_eq!(url_origin("http://h:80/").as_deref(), Some("http://h"));
+        assert_eq!(
+            url_origin("http://h:8080").as_deref(),
+            Some("http://h:8080")
+        );
+        assert_eq!(
+            url_origin("https://u:p@h:443").as_deref(),
+            Some("https://h")
+        );
+        assert_eq!(
+            url_origin("http://[::1]:3000/").as_deref(),
+            Some("http://[::1]:3000")
+        );
+        assert_eq!(url_origin("http://[::1]").as_deref(), Some("http://[::1]"));
+        assert_eq!(url_origin("ftp://x").as_deref(), Some("null"));
+        assert_eq!(url_origin("garbage"), None);
+    }
+
+    #[test]
     fn scheme_stripping() {
         assert_eq!(
             strip_scheme("https://clerk.example.com"),
@@ -544,5 +758,16 @@ mod tests {
         );
         assert_eq!(strip_scheme("HTTPS://https://a.b"), "a.b");
         assert_eq!(strip_scheme("a.b"), "a.b");
+        assert_eq!(strip_scheme("xhttp://yHTTPs://z https:/"), "xyz https:/");
+        let long = "http://".repeat(20_000);
+        assert_eq!(strip_scheme(&long), "");
+        assert_eq!(
+            query_param("a=1&%5F%5Fclerk_db_jwt=x+y", "__clerk_db_jwt").as_deref(),
+            Some("x y")
+        );
+        assert_eq!(
+            query_param("__clerk_db_jwt", "__clerk_db_jwt").as_deref(),
+            Some("")
+        );
     }
 }

@@ -62,6 +62,9 @@ pub enum Reason {
     /// `primary-responds-to-syncing`: a development instance's request carries
     /// `__clerk_redirect_url` (Clerk would redirect; an API answer is signed out).
     PrimaryRespondsToSyncing,
+    /// `primary-domain-cross-origin-sync`: a signed-in cookie on a cross-origin document
+    /// navigation (Clerk would redirect to its handshake; an API answer is signed out).
+    PrimaryDomainCrossOriginSync,
     /// `token-type-mismatch`: a machine token, or a token of another category, was sent where a
     /// session token is expected.
     TokenTypeMismatch,
@@ -103,6 +106,7 @@ impl Reason {
             Reason::DevBrowserMissing => "dev-browser-missing",
             Reason::DevBrowserSync => "dev-browser-sync",
             Reason::PrimaryRespondsToSyncing => "primary-responds-to-syncing",
+            Reason::PrimaryDomainCrossOriginSync => "primary-domain-cross-origin-sync",
             Reason::TokenTypeMismatch => "token-type-mismatch",
             Reason::UnexpectedError => "unexpected-error",
             Reason::SessionPending => "session-pending",

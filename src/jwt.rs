@@ -149,8 +149,19 @@ pub(crate) fn to_number(value: Option<&Value>) -> f64 {
     }
 }
 
+/// JavaScript's white space and line terminators: Unicode White_Space without U+0085, plus
+/// U+FEFF (what `String#trim`, `Number()` and `parseInt` skip).
+pub(crate) fn is_js_space(c: char) -> bool {
+    (c.is_whitespace() && c != '\u{85}') || c == '\u{feff}'
+}
+
+/// `String#trim`.
+pub(crate) fn js_trim(s: &str) -> &str {
+    s.trim_matches(is_js_space)
+}
+
 fn string_to_number(s: &str) -> f64 {
-    let t = s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    let t = js_trim(s);
     if t.is_empty() {
         return 0.0;
     }
@@ -184,17 +195,28 @@ fn string_to_number(s: &str) -> f64 {
 
 /// `Number.parseInt(s)` (radix 10), NaN when no digits lead.
 pub(crate) fn parse_int(s: &str) -> f64 {
-    let t = s.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    let t = s.trim_start_matches(is_js_space);
     let (neg, rest) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
         _ => (false, t),
     };
-    let digits: &str = &rest[..rest.bytes().take_while(u8::is_ascii_digit).count()];
+    // Without a radix, a `0x`/`0X` prefix means hexadecimal.
+    let (rest, radix) = match rest.get(..2) {
+        Some("0x" | "0X") => (&rest[2..], 16),
+        _ => (rest, 10),
+    };
+    let len = rest
+        .bytes()
+        .take_while(|b| (*b as char).is_digit(radix))
+        .count();
+    let digits = &rest[..len];
     if digits.is_empty() {
         return f64::NAN;
     }
-    let v = digits.parse::<f64>().unwrap_or(f64::NAN);
+    let v = digits.bytes().fold(0.0f64, |acc, b| {
+        acc * f64::from(radix) + f64::from((b as char).to_digit(radix).unwrap_or(0))
+    });
     if neg {
         -v
     } else {
@@ -397,6 +419,12 @@ mod tests {
         assert_eq!(parse_int(" 12abc"), 12.0);
         assert!(parse_int("abc").is_nan());
         assert_eq!(parse_int("-5"), -5.0);
+        assert_eq!(parse_int("0x10"), 16.0);
+        assert_eq!(parse_int("-0X1fz"), -31.0);
+        assert!(parse_int("0x").is_nan());
+        assert_eq!(parse_int("\u{feff} 7"), 7.0);
+        assert!(parse_int("\u{85}7").is_nan());
+        assert_eq!(js_trim("\u{feff} a\u{85}"), "a\u{85}");
         assert_eq!(to_number(Some(&json!("12"))), 12.0);
         assert!(to_number(Some(&json!("12x"))).is_nan());
         assert!(!truthy(Some(&json!(""))));

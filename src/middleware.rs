@@ -204,10 +204,13 @@ fn to_error(decision: &Decision) -> Option<ClerkError> {
 }
 
 async fn decide(opts: &Options, req: &ServiceRequest) -> Decision {
+    let config = req.app_config();
     let parts = RequestParts {
         is_get: req.method() == actix_web::http::Method::GET,
         query: req.query_string(),
         headers: req.headers(),
+        scheme: if config.secure() { "https" } else { "http" },
+        default_host: config.host(),
     };
     let decision = authenticate(&opts.config.inner, &parts).await;
     match decision.auth.reason() {

@@ -256,6 +256,9 @@ function add(id, { config = 'prod', method = 'GET', url = BASE_URL, headers = []
   if (ids.has(id)) throw new Error(`duplicate case id ${id}`);
   if (!CONFIGS[config]) throw new Error(`unknown config ${config} in ${id}`);
   ids.add(id);
+  // Every request carries the Host header of its URL, as a Node http request (and so Express)
+  // always does.
+  if (!headers.some(([k]) => k.toLowerCase() === 'host')) headers = [['host', new URL(url).host], ...headers];
   cases.push({ id, config, method, url, headers, has, urgent });
 }
 const bearer = (t) => [['authorization', `Bearer ${t}`]];
@@ -752,6 +755,51 @@ addHeader('aud/prod-aud-mismatch-and-bad-azp', tok({ aud: 'nope', azp: 'https://
   add('dev/padded-pk-suffixed-pair', { config: 'dev-padded-pk', headers: cookie([SP('__clerk_db_jwt'), 'dvb_2conformance'], [SP('__session'), s], [SP('__client_uat'), UAT]) });
   add('dev/padded-pk-unpadded-suffix-ignored', { config: 'dev-padded-pk', headers: cookie([S('__clerk_db_jwt'), 'dvb_2conformance'], [S('__session'), s], [S('__client_uat'), UAT]), has: HAS_SMALL });
   add('dev/padded-pk-header-token', { config: 'dev-padded-pk', headers: bearer(s) });
+}
+
+// ---- browser navigations: where Clerk would redirect to its handshake ------------------------
+{
+  const s = tok();
+  const UAT = String(NOW - 100);
+  const jar = (...extra) => [['cookie', [`__session=${s}`, `__client_uat=${UAT}`, ...extra].join('; ')]];
+  const nav = (referer, more = []) => [...jar(), ['sec-fetch-dest', 'document'], ['referer', referer], ...more];
+  add('browser/cross-origin-navigation', { headers: nav('https://evil.example.net/page'), has: HAS_SMALL });
+  add('browser/cross-origin-navigation-post', { method: 'POST', headers: nav('https://evil.example.net/page'), has: HAS_SMALL });
+  add('browser/same-origin-navigation', { headers: nav('http://localhost:3000/other'), has: HAS_SMALL });
+  add('browser/same-origin-default-port-spelled', { url: 'http://localhost/protected-endpoint', headers: nav('http://LOCALHOST:80/x'), has: HAS_SMALL });
+  add('browser/from-accounts-portal', { headers: nav('https://accounts.example.com/sign-in'), has: HAS_SMALL });
+  add('browser/from-frontend-api', { headers: nav('https://clerk.example.com/v1/client'), has: HAS_SMALL });
+  add('browser/redirect-count-1', { headers: [['cookie', [`__session=${s}`, `__client_uat=${UAT}`, '__clerk_redirect_count=1'].join('; ')], ['sec-fetch-dest', 'document'], ['referer', 'https://evil.example.net/']], has: HAS_SMALL });
+  add('browser/fetch-not-navigation', { headers: [...jar(), ['sec-fetch-dest', 'empty'], ['referer', 'https://evil.example.net/']], has: HAS_SMALL });
+  add('browser/iframe-not-document', { headers: [...jar(), ['sec-fetch-dest', 'iframe'], ['referer', 'https://evil.example.net/']], has: HAS_SMALL });
+  add('browser/forwarded-host-same-origin', { headers: nav('http://shop.example.net/', [['x-forwarded-host', 'shop.example.net']]), has: HAS_SMALL });
+  add('browser/forwarded-proto-https', { headers: nav('https://localhost:3000/', [['x-forwarded-proto', 'https']]), has: HAS_SMALL });
+  add('browser/unparsable-referer', { headers: nav('not a url'), has: HAS_SMALL });
+  add('browser/expired-navigation', { headers: [['cookie', `__session=${tok({ exp: NOW - 7200 })}; __client_uat=${UAT}`], ['sec-fetch-dest', 'document'], ['referer', 'https://evil.example.net/']], has: HAS_SMALL });
+  add('browser/pending-cross-origin', { headers: [['cookie', `__session=${tok({ sts: 'pending' })}; __client_uat=${UAT}`], ['sec-fetch-dest', 'document'], ['referer', 'https://evil.example.net/']], has: HAS_SMALL });
+  add('browser/header-token-cross-origin', { headers: [...bearer(s), ['sec-fetch-dest', 'document'], ['referer', 'https://evil.example.net/']], has: HAS_SMALL });
+  const d = devTok();
+  const devJar = `__clerk_db_jwt=dvb_2conformance; __session=${d}; __client_uat=${UAT}`;
+  add('browser/dev-from-account-portal', { config: 'dev', headers: [['cookie', devJar], ['sec-fetch-dest', 'document'], ['referer', 'https://fine-ant-12.accounts.dev/sign-in']], has: HAS_SMALL });
+  add('browser/dev-cross-origin', { config: 'dev', headers: [['cookie', devJar], ['sec-fetch-dest', 'document'], ['referer', 'https://evil.example.net/']], has: HAS_SMALL });
+  // query parameter names are decoded as URLSearchParams does
+  add('browser/dev-encoded-db-jwt-param', { config: 'dev', url: `${BASE_URL}?%5F%5Fclerk_db_jwt=x`, headers: [['cookie', devJar]], has: HAS_SMALL });
+  add('browser/dev-plus-in-param-name', { config: 'dev', url: `${BASE_URL}?__clerk+db_jwt=x`, headers: [['cookie', devJar]], has: HAS_SMALL });
+}
+
+// ---- numbers and white space read the JavaScript way ---------------------------------------
+{
+  const s = tok({ iat: NOW - 10 });
+  for (const [name, uat] of Object.entries({ hex: '0x10', 'hex-upper': '0X1F', 'hex-huge': '0x7fffffffff', 'hex-negative': '-0x10', 'hex-empty': '0x', 'leading-space': '%20%2012', 'bom': '%EF%BB%BF12', 'nel': '%C2%8512' })) {
+    add(`numbers/client-uat-${name}`, { headers: cookie(['__session', s], ['__client_uat', uat]), has: HAS_SMALL });
+  }
+  const org = { id: 'org_ws', rol: 'admin', slg: 'ws' };
+  const v2 = (fea, per, fpm) => tok({ v: 2, fea, o: { ...org, per, fpm } });
+  addHeader('numbers/fea-leading-nel', v2('\u0085o:memberships', 'read', '1'));
+  addHeader('numbers/fea-trailing-bom', v2('o:memberships\ufeff', 'read', '1'));
+  addHeader('numbers/per-nbsp-and-bom', v2('o:memberships', '\u00a0read\ufeff,manage', '3'));
+  addHeader('numbers/fpm-nel', v2('o:memberships', 'read,manage', '\u00853'));
+  addHeader('numbers/fpm-ideographic-space', v2('o:memberships', 'read,manage', '\u30003\u3000'));
 }
 
 // ---------------------------------------------------------------------------------------------
