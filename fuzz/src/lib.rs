@@ -1,0 +1,353 @@
+//! Shared harness of the fuzz targets: a fixed test key, Clerk configurations, and in-process
+//! actix apps driven on one actix runtime per fuzzing process (libFuzzer calls the target on one
+//! thread, so everything lives in thread-locals created on first use).
+//!
+//! Only the crate's PUBLIC API is used.
+
+use std::cell::OnceCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+use actix_clerk::{Auth, ClerkConfig, ClerkWithAuth, Has, Reverification, ReverificationLevel};
+use actix_http::Request;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{test, web, App, HttpResponse};
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{KeyPair as _, RsaKeyPair, RSA_PKCS1_SHA256};
+use base64::Engine as _;
+use serde_json::Value;
+
+/// A 2048-bit RSA key made for these fuzz targets only (it signs nothing else anywhere), fixed so
+/// that the committed seed tokens verify.
+const TEST_ONLY_PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCwLH3/egazQeTK
+5aHtc3UQlmSWWr8gFDH1A9eE7mGYt6RBo006bNyBdLn1iiTuYhO68ebrvR6QtxFT
+B64vW45Yw77FETGPQYuq5lY9+jsaJ6v+8hsqlGwYpS5qfEJp04MD2OixOvTbMtab
+x56YKYtJWh7gLXlQZFl/ZtQKkRe9yJan8v7TsFamixDuEs3T/tL7Hl+Js3bzzGWr
+hrbMHeO0lUtoIovBGi4kQAKdMvRPaJSmwX6/+7gEaDs5KJIPNo88gILkPQCcqky2
+ZjJeCpJFfASfimO/O/MU+Vjqopt/Rjsbj3SqvxXj2jlFZJK4+G6URIsM+OXF4I49
+CAHv82KrAgMBAAECggEAKFyBH1MvDsl1Z9CVOQffFYZHFDVFHU3TJi2TpjZQ8MJ9
+5LXLfyuqlxQNeIYGMQESQR2jiHWi94ehdfLIAryIj6iE37QxNP9Qxr4PmxJlkPfu
+zTFdbPNlEn5hdG70bjdRiEOdB+GYcFGk3jqtCHJYIV1+vmBcr0DWSjxeLu+Pz2Aw
+Wgqefx6bx7cDmWzMybNv/71u9vMDbhO79vx+mvH3u222f2kt7lEQ1EOkSNeTn9KX
+FlUPINkdftLlC1eKv1qne53iHU0rl+jkzF7APol124UD/WWs10MWhcgN5NV5wo5r
+5Z7wxhEg3tzmcRf+57UF58x+/9PL9PMk/CyIctCCbQKBgQDbz/nREbbv/3iFX6Jy
+8BoqwcHeH94rdMsdNiAL/COsOr55OlK8HpjROnDMU1aeLHsrzKUwDb3VQ7KKZt1w
+bha8Hl/8f3VnzotpPlC4lS+6EZuRl0by1EZCKRKZD+5sYfEdkQ35seivUF8PTSnS
+zvoEOKD4KaSbt2PpiffwyfhyLwKBgQDNLVx2GPrCGIT0fihdk1pRKa0kEM5XKlkZ
+bAHQV0T2MUqiuebOUm3fQaB8NiuLLmgysYL3nTBrNNlT7ZKCrBs3I1I0jLTTkTe1
+x1Ljdxqw1Yge5k4go1mkmK/G0jtsrHlmI9dC+qWAd4ouEgB9PF99H+5O5RbCQ8RZ
+WWme+XIkRQKBgEwMjm/I4zPxfS8XwUpmy4bTdlF1URZT2BoJKdk7qNPjlxa2GP3A
+0DpDL9dhVexvk0W6DcSsXGs2esTrhd1qGS+Iisj/CA2cJhuJVcAmzVZg1SPv5LoK
+uywUrbyLCIAy+oqyLtWeudQ9yEWw+rFWrqVbOkXhknPVZRndhAyos+49AoGBAIDJ
+tV0H5vbIj0QsoEfEg4+oml6mEe8SzOSxMB5HeSkT3aZxDFh70y2tMwBkvEZb9dnE
+JNIqn8bbYINW/3z4bQjaKfKEU8jtQUvf9r6C94UCM7Q5mdbQ0icIFGW3dseLJ5Se
+cLNBQ3t1DY5HjHkP2VxgG6T4FaYRBYGUJ0E7kJMFAoGBAMb37ZbUdbvhE/FJ5xyd
+Xo2KZ9SuE1w2vP63aHTrKvgE5x8EcVeFkLO7QQyUCSnGzNPq2ncRQSoXLvhA91MG
+oBNufg15abdxk04fH/PpyRayrs/cIwdxAd+mPtjHl08bj6L8WLM049v25EHTUvcQ
+rFDrlie9vVNHuhT/JuoYv3dt
+-----END PRIVATE KEY-----";
+
+/// `kid` of the seed tokens.
+pub const KID: &str = "ins_fuzz";
+/// Authorized party of the `prod` configuration.
+pub const APP_ORIGIN: &str = "https://app.example.com";
+/// Frontend API hosts of the two instances.
+pub const PROD_FAPI: &str = "clerk.example.com";
+/// Development instance host.
+pub const DEV_FAPI: &str = "fine-ant-12.clerk.accounts.dev";
+
+/// The fixed key pair.
+pub struct Key {
+    pair: RsaKeyPair,
+    /// Its public half as PEM: the configurations' `jwt_key`.
+    pub public_pem: String,
+}
+
+/// URL-safe base64 without padding.
+pub fn b64url(bytes: impl AsRef<[u8]>) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The process's key.
+pub fn key() -> &'static Key {
+    static KEY: OnceLock<Key> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let body: String = TEST_ONLY_PRIVATE_KEY
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .expect("key base64");
+        let pair = RsaKeyPair::from_pkcs8(&der).expect("PKCS#8 RSA key");
+        let spki = pair.public_key().as_der().expect("public key DER");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(spki.as_ref());
+        let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+        for chunk in b64.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(chunk).expect("ascii"));
+            pem.push('\n');
+        }
+        pem.push_str("-----END PUBLIC KEY-----\n");
+        Key {
+            pair,
+            public_pem: pem,
+        }
+    })
+}
+
+impl Key {
+    /// RS256 over `header_segment.payload_segment`, returning the whole token.
+    pub fn sign_segments(&self, header_segment: &str, payload_segment: &str) -> String {
+        let input = format!("{header_segment}.{payload_segment}");
+        let mut sig = vec![0; self.pair.public_modulus_len()];
+        self.pair
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                input.as_bytes(),
+                &mut sig,
+            )
+            .expect("signing");
+        format!("{input}.{}", b64url(sig))
+    }
+
+    /// A token whose payload is exactly `payload` (any bytes) under the standard header.
+    pub fn sign_payload(&self, payload: &[u8]) -> String {
+        let header = format!(r#"{{"alg":"RS256","kid":"{KID}","typ":"JWT"}}"#);
+        self.sign_segments(&b64url(header), &b64url(payload))
+    }
+}
+
+/// `pk_<instance>_` + base64(`<host>$`) without padding, as Clerk writes them.
+pub fn publishable_key(instance: &str, host: &str) -> String {
+    let b = base64::engine::general_purpose::STANDARD_NO_PAD.encode(format!("{host}$"));
+    format!("pk_{instance}_{b}")
+}
+
+/// Which configuration an app uses.
+#[derive(Clone, Copy, Debug)]
+pub enum Instance {
+    /// pk_live, authorized party https://app.example.com.
+    Prod,
+    /// pk_test, same party.
+    Dev,
+    /// pk_live, no authorized parties (more claim sets reach "signed in").
+    ProdOpen,
+}
+
+/// The configuration of an instance, all verifying with the fixed key.
+pub fn config(instance: Instance) -> ClerkConfig {
+    let b = ClerkConfig::builder().jwt_key(key().public_pem.clone());
+    let b = match instance {
+        Instance::Prod => b
+            .publishable_key(publishable_key("live", PROD_FAPI))
+            .authorized_parties([APP_ORIGIN]),
+        Instance::Dev => b
+            .publishable_key(publishable_key("test", DEV_FAPI))
+            .authorized_parties([APP_ORIGIN]),
+        Instance::ProdOpen => b.publishable_key(publishable_key("live", PROD_FAPI)),
+    };
+    b.build().expect("configuration")
+}
+
+thread_local! {
+    // Leaked on purpose: the runtime and the apps live until the process exits, and are never
+    // dropped during thread-local destruction (when the runtime's own thread-locals are gone).
+    static RUNTIME: &'static actix_rt::SystemRunner = Box::leak(Box::new(actix_rt::System::new()));
+}
+
+/// Runs a future to completion on the process's actix runtime.
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    RUNTIME.with(|rt| rt.block_on(f))
+}
+
+type Call = Rc<dyn Fn(Request) -> Pin<Box<dyn Future<Output = ServiceResponse>>>>;
+
+/// An in-process app: `ClerkWithAuth` around a handler that exercises the `Auth` it gets.
+#[derive(Clone)]
+pub struct LaxApp {
+    call: Call,
+}
+
+/// Header the handler sets, so a test can tell that it ran.
+pub const HANDLER_RAN: &str = "x-fuzz-handler";
+
+fn trace() -> bool {
+    static TRACE: OnceLock<bool> = OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("FUZZ_TRACE").is_some())
+}
+
+async fn handler(auth: web::ReqData<Auth>) -> HttpResponse {
+    let auth = auth.into_inner();
+    let signed_in = exercise(&auth);
+    if trace() {
+        // FUZZ_TRACE=1: show each decision (to check what the seeds reach)
+        eprintln!(
+            "fuzz-trace: {} {:?} perms={:?}",
+            if signed_in { "signed-in" } else { "signed-out" },
+            auth.reason().map(|r| r.as_str()),
+            auth.org_permissions()
+        );
+    }
+    HttpResponse::Ok()
+        .insert_header((HANDLER_RAN, if signed_in { "in" } else { "out" }))
+        .finish()
+}
+
+/// The `has()` questions asked of every `Auth`.
+pub fn checks() -> Vec<Has> {
+    vec![
+        Has::default(),
+        Has::role("admin"),
+        Has::role("org:admin"),
+        Has::role("org:org:member"),
+        Has::permission("org:memberships:read"),
+        Has::permission("memberships:manage"),
+        Has::feature("impersonation"),
+        Has::feature("o:impersonation"),
+        Has::feature("user:dashboard"),
+        Has::feature("x:y:z"),
+        Has::plan("pro"),
+        Has::plan("u:free_user"),
+        Has::reverification(Reverification::StrictMfa),
+        Has::reverification(Reverification::Strict),
+        Has::reverification(Reverification::Moderate),
+        Has::reverification(Reverification::Lax),
+        Has::reverification(Reverification::Custom {
+            level: ReverificationLevel::MultiFactor,
+            after_minutes: 5,
+        }),
+        Has::reverification(Reverification::Custom {
+            level: ReverificationLevel::FirstFactor,
+            after_minutes: 0,
+        }),
+        Has::role("admin")
+            .and_permission("org:memberships:read")
+            .and_feature("o:impersonation")
+            .and_plan("o:pro")
+            .and_reverification(Reverification::Lax),
+    ]
+}
+
+/// Asks everything of an `Auth` and checks the invariants that hold for any input; returns
+/// whether it is signed in.
+pub fn exercise(auth: &Auth) -> bool {
+    let signed_in = auth.is_signed_in();
+    for check in checks() {
+        let granted = auth.has(&check);
+        assert!(
+            signed_in || !granted,
+            "has() granted something while signed out"
+        );
+        if check == Has::default() {
+            assert!(!granted, "has() with nothing asked must be false");
+        }
+    }
+    let json = serde_json::to_string(auth).expect("Auth serialises");
+    let value: Value = serde_json::from_str(&json).expect("Auth serialises to JSON");
+    assert_eq!(value["isAuthenticated"], Value::Bool(signed_in));
+    assert_eq!(signed_in, auth.reason().is_none());
+    let _ = (
+        auth.user_id(),
+        auth.session_id(),
+        auth.session_status(),
+        auth.org_id(),
+        auth.org_role(),
+        auth.org_slug(),
+        auth.org_permissions(),
+        auth.actor(),
+        auth.factor_verification_age(),
+        auth.session_claims().map(|c| c.len()),
+        auth.claim("sub"),
+        auth.message(),
+        auth.token_carrier(),
+        format!("{auth:?}"),
+    );
+    if !signed_in {
+        assert!(auth.user_id().is_none() && auth.session_claims().is_none());
+    }
+    signed_in
+}
+
+impl LaxApp {
+    /// Builds the app for this instance (on the process's runtime).
+    pub fn new(instance: Instance) -> LaxApp {
+        let cfg = config(instance);
+        let svc = block_on(test::init_service(
+            App::new()
+                .wrap(ClerkWithAuth::new(cfg))
+                .default_service(web::to(handler)),
+        ));
+        let svc = Rc::new(svc);
+        LaxApp {
+            call: Rc::new(move |req| {
+                let svc = Rc::clone(&svc);
+                Box::pin(async move { test::call_service(&*svc, req).await.map_into_boxed_body() })
+            }),
+        }
+    }
+
+    /// Sends a GET (or POST) with these headers; returns the response after asserting that
+    /// the lax middleware let it through to the handler with a 200.
+    pub fn send(
+        &self,
+        post: bool,
+        uri: &str,
+        headers: &[(&'static str, HeaderValue)],
+    ) -> ServiceResponse {
+        let mut req = if post {
+            test::TestRequest::post()
+        } else {
+            test::TestRequest::get()
+        }
+        .uri(uri);
+        for (name, value) in headers {
+            req = req.append_header((HeaderName::from_static(name), value.clone()));
+        }
+        let res = block_on((self.call)(req.to_request()));
+        assert_eq!(
+            res.status().as_u16(),
+            200,
+            "ClerkWithAuth must always reach the handler"
+        );
+        assert!(
+            res.headers().contains_key(HANDLER_RAN),
+            "the handler did not run"
+        );
+        res
+    }
+}
+
+/// Turns arbitrary bytes into a header value by dropping the bytes a header value cannot hold
+/// (controls other than tab, DEL); everything else, including obs-text, is kept.
+pub fn header_value(data: &[u8]) -> HeaderValue {
+    let kept: Vec<u8> = data
+        .iter()
+        .copied()
+        .filter(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
+        .collect();
+    HeaderValue::from_bytes(&kept).expect("filtered bytes are a valid header value")
+}
+
+thread_local! {
+    static APPS: OnceCell<&'static [LaxApp; 3]> = const { OnceCell::new() };
+}
+
+/// The apps of the process, built once: `[Prod, Dev, ProdOpen]`.
+pub fn apps() -> [LaxApp; 3] {
+    APPS.with(|a| {
+        (*a.get_or_init(|| {
+            Box::leak(Box::new([
+                LaxApp::new(Instance::Prod),
+                LaxApp::new(Instance::Dev),
+                LaxApp::new(Instance::ProdOpen),
+            ]))
+        }))
+        .clone()
+    })
+}
