@@ -130,14 +130,16 @@ pub(crate) struct ConfigInner {
 /// every worker: clones are cheap and share one key cache and one verified-token cache.
 ///
 /// ```
-/// use actix_clerk::ClerkConfig;
+/// use actix_clerk::{ClerkConfig, ConfigError};
+/// # fn main() -> Result<(), ConfigError> {
 /// # let pem = actix_clerk::__doc_pem();
 /// let config = ClerkConfig::builder()
 ///     .jwt_key(pem)
 ///     .authorized_parties(["https://app.example.com"])
-///     .build()
-///     .expect("valid Clerk configuration");
+///     .build()?;
 /// # drop(config);
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Clone)]
 pub struct ClerkConfig {

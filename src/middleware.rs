@@ -48,7 +48,7 @@ struct Options {
 ///
 /// #[actix_web::main]
 /// async fn main() -> std::io::Result<()> {
-///     let clerk = ClerkConfig::from_env().expect("Clerk configuration");
+///     let clerk = ClerkConfig::from_env().map_err(std::io::Error::other)?;
 ///     HttpServer::new(move || {
 ///         App::new().service(
 ///             web::scope("/public")
@@ -83,7 +83,7 @@ pub struct ClerkWithAuth {
 ///
 /// #[actix_web::main]
 /// async fn main() -> std::io::Result<()> {
-///     let clerk = ClerkConfig::from_env().expect("Clerk configuration");
+///     let clerk = ClerkConfig::from_env().map_err(std::io::Error::other)?;
 ///     HttpServer::new(move || {
 ///         App::new().service(
 ///             web::scope("/api")
