@@ -576,13 +576,13 @@ async fn authenticate_header(cfg: &ConfigInner, token: &str, is_get: bool) -> De
         return signed_out(Reason::TokenTypeMismatch, String::new(), Some(carrier));
     }
     match decoded {
-        Err(e) => from_failure(Failure_token_invalid(e), carrier, is_get),
+        Err(e) => from_failure(token_invalid(e), carrier, is_get),
         Ok(d) => verify_session(cfg, token, d, carrier, is_get).await,
     }
 }
 
-#[allow(non_snake_case)]
-fn Failure_token_invalid(e: jwt::DecodeError) -> Failure {
+/// A token that does not decode: Clerk's `token-invalid` with the decoding message.
+fn token_invalid(e: jwt::DecodeError) -> Failure {
     Failure::Token {
         reason: Reason::TokenInvalid,
         text: e.message().to_owned(),
@@ -657,7 +657,7 @@ async fn authenticate_cookies(
     }
     let d = match jwt::decode(token) {
         Ok(d) => d,
-        Err(e) => return from_failure(Failure_token_invalid(e), carrier, req.is_get),
+        Err(e) => return from_failure(token_invalid(e), carrier, req.is_get),
     };
     if verify::is_machine_jwt(token, Some(&d)) || verify::has_non_session_category(Some(&d)) {
         return signed_out(Reason::TokenTypeMismatch, String::new(), Some(carrier));
