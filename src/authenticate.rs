@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use actix_web::http::header::{HeaderMap, AUTHORIZATION, COOKIE};
+use actix_web::http::header::{HeaderMap, HeaderValue, AUTHORIZATION, COOKIE};
 use serde_json::Value;
 
 use crate::auth::{Auth, SessionClaims, TokenCarrier};
@@ -32,10 +32,10 @@ pub(crate) struct Decision {
 }
 
 /// Header bytes as text: ASCII as is, other bytes read as Latin-1 (as a Fetch `Headers` does).
-fn header_text(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) if s.is_ascii() => Cow::Borrowed(s),
-        _ => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+fn header_text(value: &HeaderValue) -> Cow<'_, str> {
+    match value.to_str() {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(value.as_bytes().iter().map(|&b| char::from(b)).collect()),
     }
 }
 
@@ -45,11 +45,16 @@ pub(crate) fn header_token(value: &str) -> Option<&str> {
     if value.is_empty() {
         return None;
     }
-    let mut parts = value.split(' ');
-    let scheme = parts.next().unwrap_or_default();
-    match parts.next() {
-        None | Some("") => Some(scheme).filter(|s| !s.is_empty()),
-        Some(token) => (scheme == "Bearer").then_some(token),
+    match value.split_once(' ') {
+        None => Some(value),
+        Some((scheme, rest)) => {
+            let token = rest.split_once(' ').map_or(rest, |(token, _)| token);
+            if token.is_empty() {
+                Some(scheme).filter(|s| !s.is_empty())
+            } else {
+                (scheme == "Bearer").then_some(token)
+            }
+        }
     }
 }
 
@@ -493,7 +498,7 @@ async fn verify_session(
 ) -> Decision {
     let now = verify::now_ms();
     match verify::verify_decoded(cfg, &d, now).await {
-        Ok(()) => {
+        Ok(times) => {
             let Value::Object(claims) = d.payload else {
                 return signed_out(Reason::UnexpectedError, String::new(), Some(carrier));
             };
@@ -504,16 +509,12 @@ async fn verify_session(
             if carrier == TokenCarrier::Cookie && !jwt::truthy(claims.get("azp")) {
                 warn_cookie_without_azp();
             }
-            let times = cfg
-                .token_cache
-                .as_ref()
-                .map(|_| crate::cache::time_claims(&claims));
             let auth = if pending {
                 Auth::pending(carrier)
             } else {
                 Auth::signed_in(claims, carrier)
             };
-            if let (Some(cache), Some(times)) = (&cfg.token_cache, times) {
+            if let Some(cache) = &cfg.token_cache {
                 cache.insert(cfg, token, times, &auth, now);
             }
             Decision {
@@ -534,10 +535,7 @@ fn warn_cookie_without_azp() {
 
 /// Decides one request.
 pub(crate) async fn authenticate(cfg: &ConfigInner, req: &RequestParts<'_>) -> Decision {
-    let authorization = req
-        .headers
-        .get(AUTHORIZATION)
-        .map(|v| header_text(v.as_bytes()));
+    let authorization = req.headers.get(AUTHORIZATION).map(|v| header_text(v));
     // A Fetch `Headers` strips leading and trailing HTTP whitespace from values.
     if let Some(token) = authorization
         .as_deref()
@@ -550,12 +548,12 @@ pub(crate) async fn authenticate(cfg: &ConfigInner, req: &RequestParts<'_>) -> D
         let mut values = req.headers.get_all(COOKIE);
         match (values.next(), values.next()) {
             (None, _) => Cow::Borrowed(""),
-            (Some(one), None) => header_text(one.as_bytes()),
+            (Some(one), None) => header_text(one),
             (Some(first), Some(second)) => {
-                let mut joined = header_text(first.as_bytes()).into_owned();
+                let mut joined = header_text(first).into_owned();
                 for v in std::iter::once(second).chain(values) {
                     joined.push_str("; ");
-                    joined.push_str(&header_text(v.as_bytes()));
+                    joined.push_str(&header_text(v));
                 }
                 Cow::Owned(joined)
             }

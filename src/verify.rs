@@ -80,9 +80,6 @@ pub(crate) fn now_ms() -> f64 {
 
 /// `typ` says OAuth access token, or `sub` says machine: Clerk's machine-JWT test.
 pub(crate) fn is_machine_jwt(token: &str, decoded: Option<&DecodedJwt<'_>>) -> bool {
-    if !jwt::is_jwt_format(token) {
-        return false;
-    }
     let Some(d) = decoded else { return false };
     let oauth = matches!(
         prop_opt(&d.header, "typ").and_then(Value::as_str),
@@ -91,7 +88,8 @@ pub(crate) fn is_machine_jwt(token: &str, decoded: Option<&DecodedJwt<'_>>) -> b
     let m2m = prop_opt(&d.payload, "sub")
         .and_then(Value::as_str)
         .is_some_and(|s| s.starts_with("mch_"));
-    oauth || m2m
+    // The format test scans the whole token: only worth it when the claims say "machine".
+    (oauth || m2m) && jwt::is_jwt_format(token)
 }
 
 /// A `cat` header that is present and neither the session nor the ignore category.
@@ -114,12 +112,13 @@ fn kid_text(header: &Value) -> Cow<'_, str> {
 }
 
 /// Steps 3–12 of the contract on a decoded token: key, `typ`, `alg`, signature, claims.
-/// `Ok` when every check passes (the claims are then `d.payload`, an object).
+/// `Ok` when every check passes (the claims are then `d.payload`, an object), with the time
+/// claims for the verified-token cache.
 pub(crate) async fn verify_decoded(
     cfg: &ConfigInner,
     d: &DecodedJwt<'_>,
     now: f64,
-) -> Result<(), Failure> {
+) -> Result<TimeClaims, Failure> {
     if prop(&d.header, "kid").is_err() {
         return Err(Failure::Bare(Reason::UnexpectedError));
     }
@@ -199,8 +198,7 @@ pub(crate) async fn verify_decoded(
         });
     };
     check_static_claims(cfg, claims)?;
-    check_time_claims(cfg, claims, now)?;
-    Ok(())
+    check_time_claims(cfg, claims, now)
 }
 
 /// What a JWK bound to one algorithm says when asked to verify another (WebCrypto's text).
@@ -279,76 +277,118 @@ fn check_audience(audience: &[String], aud: Option<&Value>) -> Result<(), Failur
     Ok(())
 }
 
-/// `exp`, `nbf`, `iat` against `now` with the configured skew. Run on every request, including
-/// cache hits.
+/// `exp`, `nbf` and `iat` of a token whose claim shapes were checked: what a verified-token
+/// cache hit re-checks against the clock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TimeClaims {
+    exp: f64,
+    nbf: Option<f64>,
+    iat: Option<f64>,
+}
+
+impl TimeClaims {
+    /// `iat`, as `Number(iat)` compares (absent is NaN, which compares false).
+    pub(crate) fn iat_number(&self) -> f64 {
+        self.iat.unwrap_or(f64::NAN)
+    }
+}
+
+fn expired(cfg: &ConfigInner, exp: f64, now: f64) -> Option<Failure> {
+    let expiry = date_from_seconds(exp);
+    expiry
+        .is_some_and(|e| e <= now - cfg.clock_skew_ms)
+        .then(|| {
+            Failure::token(
+                Reason::TokenExpired,
+                format!(
+                    "JWT is expired. Expiry date: {}, Current date: {}.",
+                    utc_string(expiry),
+                    utc_string(Some(now))
+                ),
+                None,
+            )
+        })
+}
+
+fn not_active_yet(cfg: &ConfigInner, nbf: f64, now: f64) -> Option<Failure> {
+    let date = date_from_seconds(nbf);
+    date.is_some_and(|d| d > now + cfg.clock_skew_ms).then(|| {
+        Failure::token(
+            Reason::TokenNotActiveYet,
+            format!(
+                "JWT cannot be used prior to not before date claim (nbf). Not before date: {}; Current date: {};",
+                utc_string(date),
+                utc_string(Some(now))
+            ),
+            None,
+        )
+    })
+}
+
+fn issued_in_future(cfg: &ConfigInner, iat: f64, now: f64) -> Option<Failure> {
+    let date = date_from_seconds(iat);
+    date.is_some_and(|d| d > now + cfg.clock_skew_ms).then(|| {
+        Failure::token(
+            Reason::TokenIatInTheFuture,
+            format!(
+                "JWT issued at date claim (iat) is in the future. Issued at date: {}; Current date: {};",
+                utc_string(date),
+                utc_string(Some(now))
+            ),
+            None,
+        )
+    })
+}
+
+fn not_a_number(label: &str, value: Option<&Value>) -> Failure {
+    Failure::token(
+        Reason::TokenVerificationFailed,
+        format!(
+            "Invalid JWT {label} {}. Expected number.",
+            js_stringify(value)
+        ),
+        Some(ACTION_ENSURE_CLERK_JWT),
+    )
+}
+
+/// Steps 10–12: `exp` (required number), `nbf` and `iat` (optional numbers) against `now` with
+/// the configured skew, in Clerk's order; on success, the values for later re-checks.
 pub(crate) fn check_time_claims(
     cfg: &ConfigInner,
     claims: &SessionClaims,
     now: f64,
-) -> Result<(), Failure> {
-    let skew = cfg.clock_skew_ms;
-    let exp = claims.get("exp");
-    let Some(exp_secs) = exp.and_then(Value::as_f64) else {
-        return Err(Failure::token(
-            Reason::TokenVerificationFailed,
-            format!(
-                "Invalid JWT expiry date claim (exp) {}. Expected number.",
-                js_stringify(exp)
-            ),
-            Some(ACTION_ENSURE_CLERK_JWT),
-        ));
-    };
-    let expiry = date_from_seconds(exp_secs);
-    if expiry.is_some_and(|e| e <= now - skew) {
-        return Err(Failure::token(
-            Reason::TokenExpired,
-            format!(
-                "JWT is expired. Expiry date: {}, Current date: {}.",
-                utc_string(expiry),
-                utc_string(Some(now))
-            ),
-            None,
-        ));
+) -> Result<TimeClaims, Failure> {
+    let exp_value = claims.get("exp");
+    let exp = exp_value
+        .and_then(Value::as_f64)
+        .ok_or_else(|| not_a_number("expiry date claim (exp)", exp_value))?;
+    if let Some(f) = expired(cfg, exp, now) {
+        return Err(f);
     }
-    for (name, label, long) in [
-        ("nbf", "not before date claim (nbf)", true),
-        ("iat", "issued at date claim (iat)", false),
-    ] {
-        let Some(value) = claims.get(name) else {
-            continue;
-        };
-        let Some(secs) = value.as_f64() else {
-            return Err(Failure::token(
-                Reason::TokenVerificationFailed,
-                format!(
-                    "Invalid JWT {label} {}. Expected number.",
-                    js_stringify(Some(value))
-                ),
-                Some(ACTION_ENSURE_CLERK_JWT),
-            ));
-        };
-        let date = date_from_seconds(secs);
-        if date.is_some_and(|d| d > now + skew) {
-            let text = if long {
-                format!(
-                    "JWT cannot be used prior to not before date claim (nbf). Not before date: {}; Current date: {};",
-                    utc_string(date),
-                    utc_string(Some(now))
-                )
-            } else {
-                format!(
-                    "JWT issued at date claim (iat) is in the future. Issued at date: {}; Current date: {};",
-                    utc_string(date),
-                    utc_string(Some(now))
-                )
-            };
-            let reason = if long {
-                Reason::TokenNotActiveYet
-            } else {
-                Reason::TokenIatInTheFuture
-            };
-            return Err(Failure::token(reason, text, None));
+    let optional = |name: &str, label: &str| -> Result<Option<f64>, Failure> {
+        match claims.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_f64()
+                .map(Some)
+                .ok_or_else(|| not_a_number(label, Some(v))),
         }
+    };
+    let nbf = optional("nbf", "not before date claim (nbf)")?;
+    if let Some(f) = nbf.and_then(|nbf| not_active_yet(cfg, nbf, now)) {
+        return Err(f);
     }
-    Ok(())
+    let iat = optional("iat", "issued at date claim (iat)")?;
+    if let Some(f) = iat.and_then(|iat| issued_in_future(cfg, iat, now)) {
+        return Err(f);
+    }
+    Ok(TimeClaims { exp, nbf, iat })
+}
+
+/// The time checks of [`check_time_claims`] on values already known to be numbers.
+pub(crate) fn check_times(cfg: &ConfigInner, t: &TimeClaims, now: f64) -> Result<(), Failure> {
+    let failure = expired(cfg, t.exp, now)
+        .or_else(|| t.nbf.and_then(|nbf| not_active_yet(cfg, nbf, now)))
+        .or_else(|| t.iat.and_then(|iat| issued_in_future(cfg, iat, now)));
+    failure.map_or(Ok(()), Err)
 }
