@@ -1,0 +1,22 @@
+// Load-test peer: Express 5 + @clerk/express, networkless.
+// Env: PORT, CLERK_JWT_KEY (PEM), CLERK_SECRET_KEY (dummy), CLERK_PUBLISHABLE_KEY (pk_live_…
+// of a made-up host), CLERK_TELEMETRY_DISABLED=1. With BARE=1: the same app without Clerk.
+// clerkMiddleware() + getAuth(): Clerk's recommended setup (requireAuth() is deprecated and
+// redirects); signed-out requests get 401 like the strict Rust middlewares.
+'use strict';
+const express = require('express');
+
+const app = express();
+if (process.env.BARE === '1') {
+  app.get('/', (req, res) => res.send('ok'));
+} else {
+  const { clerkMiddleware, getAuth } = require('@clerk/express');
+  app.use(clerkMiddleware());
+  app.get('/', (req, res) => {
+    const { userId } = getAuth(req);
+    if (!userId) return res.status(401).send('unauthenticated');
+    res.send('ok');
+  });
+}
+const port = Number(process.env.PORT || 18080);
+app.listen(port, '127.0.0.1');

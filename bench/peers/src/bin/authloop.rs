@@ -1,0 +1,55 @@
+//! Profiling driver: `authloop MODE N` sends N requests with the token of $TOKEN through an
+//! in-process actix app (`actix_web::test`, no sockets), so a profiler (callgrind, perf) sees
+//! the middleware's own work without the network stack. The key is $CLERK_JWT_KEY (PEM).
+//! MODE: with-cache | with-nocache | require-cache | require-nocache | bare.
+use actix_clerk::{ClerkConfig, ClerkRequireAuth, ClerkWithAuth};
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{test, web, App};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let mode = args.get(1).cloned().unwrap_or_default();
+    let n: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1000);
+    let token = std::env::var("TOKEN").expect("TOKEN");
+    let bearer = format!("Bearer {token}");
+    let pem = std::env::var("CLERK_JWT_KEY").expect("CLERK_JWT_KEY");
+    let config = |cache: bool| {
+        let b = ClerkConfig::builder().jwt_key(pem.as_str());
+        if cache { b } else { b.disable_token_cache() }
+            .build()
+            .expect("config")
+    };
+    actix_web::rt::System::new().block_on(async move {
+        macro_rules! drive {
+            ($app:expr) => {{
+                let app =
+                    test::init_service($app.route("/", web::get().to(|| async { "ok" }))).await;
+                let mut ok = 0usize;
+                for _ in 0..n {
+                    let req = test::TestRequest::get()
+                        .uri("/")
+                        .insert_header((AUTHORIZATION, bearer.as_str()))
+                        .to_request();
+                    let res = test::call_service(&app, req).await;
+                    if res.status().is_success()
+                        && !res.headers().contains_key("x-clerk-auth-status")
+                    {
+                        ok += 1;
+                    }
+                }
+                ok
+            }};
+        }
+        let ok = match mode.as_str() {
+            "with-cache" => drive!(App::new().wrap(ClerkWithAuth::new(config(true)))),
+            "with-nocache" => drive!(App::new().wrap(ClerkWithAuth::new(config(false)))),
+            "require-cache" => drive!(App::new().wrap(ClerkRequireAuth::new(config(true)))),
+            "require-nocache" => drive!(App::new().wrap(ClerkRequireAuth::new(config(false)))),
+            "bare" => drive!(App::new()),
+            _ => panic!(
+                "usage: authloop with-cache|with-nocache|require-cache|require-nocache|bare N"
+            ),
+        };
+        eprintln!("authloop {mode}: {ok}/{n} signed in");
+    });
+}
