@@ -690,7 +690,7 @@ mod tests {
 
     fn auth(claims: Value) -> Auth {
         let Value::Object(map) = claims else {
-            panic!("object")
+            panic!("object") // ok: test
         };
         Auth::signed_in(map, TokenCarrier::Header)
     }
@@ -746,7 +746,7 @@ mod tests {
     #[test]
     fn signed_out_serialises_like_clerk() {
         let a = Auth::signed_out(Reason::TokenInvalid, String::new(), None);
-        let v = serde_json::to_value(&a).unwrap();
+        let v = serde_json::to_value(&a).unwrap(); // ok: test
         assert_eq!(v["isAuthenticated"], json!(false));
         assert_eq!(v["userId"], Value::Null);
         assert_eq!(v["tokenType"], json!("session_token"));

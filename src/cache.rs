@@ -159,12 +159,12 @@ mod tests {
         let cfg = crate::ClerkConfig::builder()
             .jwt_key(crate::__doc_pem())
             .build()
-            .unwrap();
+            .unwrap(); // ok: test
         let cfg = &cfg.inner;
         let now = crate::verify::now_ms();
         let claims = json!({"sub": "user_a", "exp": now / 1000.0 + 600.0});
-        let claims = claims.as_object().unwrap().clone();
-        let times = check_time_claims(cfg, &claims, now).unwrap();
+        let claims = claims.as_object().unwrap().clone(); // ok: test
+        let times = check_time_claims(cfg, &claims, now).unwrap(); // ok: test
         let auth = Auth::signed_in(claims, TokenCarrier::Header);
         let tail = "S".repeat(100);
         let (a, b) = (format!("aaaa.{tail}"), format!("bbbb.{tail}"));

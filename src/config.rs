@@ -434,7 +434,7 @@ mod tests {
     #[test]
     fn publishable_key_suffix_matches_clerk() {
         let pk =
-            PublishableKey::parse("pk_live_Y2xlcmsuaW5zcGlyZWQucHVtYS03NC5sY2wuZGV2JA").unwrap();
+            PublishableKey::parse("pk_live_Y2xlcmsuaW5zcGlyZWQucHVtYS03NC5sY2wuZGV2JA").unwrap(); // ok: test
         assert_eq!(pk.cookie_suffix, "MqCvchyS");
         assert_eq!(pk.frontend_api, "clerk.inspired.puma-74.lcl.dev");
         assert_eq!(pk.instance, InstanceType::Production);
@@ -489,7 +489,7 @@ mod tests {
             .jwt_key(pem)
             .secret_key("sk_test_x")
             .build()
-            .unwrap();
+            .unwrap(); // ok: test
         assert!(matches!(cfg.inner.keys, KeyStore::Pem(_)));
     }
 
@@ -525,7 +525,7 @@ mod tests {
         let cfg = ClerkConfig::builder()
             .secret_key("sk_test_supersecretvalue")
             .build()
-            .unwrap();
+            .unwrap(); // ok: test
         let text = format!("{cfg:?}");
         assert!(text.contains("sk_test"));
         assert!(!text.contains("supersecret"));

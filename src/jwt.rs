@@ -404,7 +404,7 @@ mod tests {
         assert_eq!(decode("a.b").unwrap_err(), DecodeError::Parts);
         assert_eq!(decode("a.b.c.d").unwrap_err(), DecodeError::Parts);
         assert_eq!(decode("!!.e30.e30").unwrap_err(), DecodeError::Decode);
-        let ok = decode("e30.e30.").unwrap();
+        let ok = decode("e30.e30.").unwrap(); // ok: test
         assert_eq!(ok.signed_part, "e30.e30");
         assert!(decode("e30==.e30.abc").is_ok());
         // dangling bits are rejected

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod support;
+
 use actix_clerk::{Auth, ClerkConfig, ClerkWithAuth, Has, Reverification, ReverificationLevel};
 use actix_web::{test, web, App, HttpResponse};
 use parking_lot::Mutex;
@@ -26,25 +28,8 @@ const ALLOWED_DIFFERENCES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn conformance_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("conformance")
-}
-
 fn generate() -> Value {
-    let dir = conformance_dir();
-    if !dir
-        .join("node_modules/@clerk/backend/package.json")
-        .exists()
-    {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm must be installed to run the conformance suite");
-        assert!(status.success(), "npm ci failed in {}", dir.display());
-    }
+    let dir = support::clerk_backend_dir();
     let out = Command::new("node")
         .arg(dir.join("generate.mjs"))
         .env("CLERK_TELEMETRY_DISABLED", "1")

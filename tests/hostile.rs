@@ -19,7 +19,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -2341,12 +2340,6 @@ async fn deliberate_refresh_cookie() {
 // The expectations against @clerk/backend itself
 // ---------------------------------------------------------------------------------------------
 
-fn conformance_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("conformance")
-}
-
 fn latin1(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| char::from(b)).collect()
 }
@@ -2368,18 +2361,7 @@ fn normalise_message(m: &str) -> String {
 
 #[actix_web::test]
 async fn corpus_expectations_agree_with_clerk() {
-    let dir = conformance_dir();
-    if !dir
-        .join("node_modules/@clerk/backend/package.json")
-        .exists()
-    {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm must be installed to check the hostile corpus against @clerk/backend");
-        assert!(status.success(), "npm ci failed in {}", dir.display());
-    }
+    let dir = support::clerk_backend_dir();
     let w = World::new();
     let cases: Vec<Case> = corpus(&w).into_iter().filter(|c| c.oracle).collect();
     let input = json!({
