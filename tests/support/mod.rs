@@ -267,22 +267,28 @@ pub fn closed_port_url() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// `tests/conformance`, with the pinned `@clerk/backend` installed (`npm ci` on first use).
-/// Fails, never skips, when npm is missing: the suites that call it compare with Clerk's SDK.
+/// `tests/conformance`, with the pinned `@clerk/backend` installed (`npm ci` on first use, once
+/// per process even when tests run in parallel). Fails, never skips, when npm is missing: the
+/// suites that call it compare with Clerk's SDK.
 pub fn clerk_backend_dir() -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("conformance");
-    if !dir
-        .join("node_modules/@clerk/backend/package.json")
-        .exists()
-    {
-        let status = std::process::Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm must be installed to compare with @clerk/backend");
-        assert!(status.success(), "npm ci failed in {}", dir.display());
-    }
-    dir
+    static INSTALLED: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    INSTALLED
+        .get_or_init(|| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests")
+                .join("conformance");
+            if !dir
+                .join("node_modules/@clerk/backend/package.json")
+                .exists()
+            {
+                let status = std::process::Command::new("npm")
+                    .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                    .current_dir(&dir)
+                    .status()
+                    .expect("npm must be installed to compare with @clerk/backend");
+                assert!(status.success(), "npm ci failed in {}", dir.display());
+            }
+            dir
+        })
+        .clone()
 }
