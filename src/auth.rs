@@ -103,15 +103,21 @@ impl fmt::Debug for Auth {
 }
 
 impl Auth {
-    pub(crate) fn signed_in(claims: SessionClaims, carrier: TokenCarrier) -> Auth {
-        let org = OrgFields::from_claims(&claims);
-        Auth {
+    /// The outcome of a verified session token, as Clerk's `toAuth()` builds it: signed in,
+    /// signed out for a pending session, or `None` where Clerk's `toAuth()` throws (malformed
+    /// version-2 organisation claims).
+    pub(crate) fn from_verified(claims: SessionClaims, carrier: TokenCarrier) -> Option<Auth> {
+        let org = OrgFields::from_claims(&claims)?;
+        if claims.get("sts").and_then(Value::as_str) == Some("pending") {
+            return Some(Auth::pending(carrier));
+        }
+        Some(Auth {
             inner: Arc::new(AuthState::SignedIn(SignedIn {
                 claims,
                 carrier,
                 org,
             })),
-        }
+        })
     }
 
     pub(crate) fn signed_out(
@@ -352,45 +358,47 @@ fn js_string(value: &Value) -> String {
 }
 
 impl OrgFields {
-    fn from_claims(claims: &SessionClaims) -> OrgFields {
+    /// `None` where Clerk's parser throws: a `fea` that is not a string of `scope:feature`
+    /// elements, or `per`/`fpm` present but not strings.
+    fn from_claims(claims: &SessionClaims) -> Option<OrgFields> {
         let is_v2 = claims.get("v").and_then(Value::as_f64) == Some(2.0);
         if !is_v2 {
-            return OrgFields {
+            return Some(OrgFields {
                 id: claims.get("org_id").cloned(),
                 role: claims.get("org_role").cloned(),
                 slug: claims.get("org_slug").cloned(),
                 permissions: claims.get("org_permissions").cloned(),
-            };
+            });
         }
         let Some(o) = claims.get("o").filter(|o| truthy(Some(o))) else {
-            return OrgFields::default();
+            return Some(OrgFields::default());
         };
         let role = prop_opt(o, "rol")
             .filter(|r| truthy(Some(r)))
             .map(|r| Value::String(format!("org:{}", js_string(r))));
-        // A malformed `fea`, `per` or `fpm` (which makes Clerk's SDK throw) grants nothing.
-        let features = split_by_scope(claims.get("fea"))
-            .map(|s| s.org)
-            .unwrap_or_default();
-        let permissions = org_permissions(&features, prop_opt(o, "per"), prop_opt(o, "fpm"));
-        OrgFields {
+        let features = split_by_scope(claims.get("fea"))?.org;
+        let permissions = org_permissions(&features, prop_opt(o, "per"), prop_opt(o, "fpm"))?;
+        Some(OrgFields {
             id: prop_opt(o, "id").cloned(),
             role,
             slug: prop_opt(o, "slg").cloned(),
             permissions: Some(Value::Array(
                 permissions.into_iter().map(Value::String).collect(),
             )),
-        }
+        })
     }
 }
 
-fn org_permissions(features: &[String], per: Option<&Value>, fpm: Option<&Value>) -> Vec<String> {
+/// `None` where Clerk's `per.split`/`fpm.split` would throw (present, not strings).
+fn org_permissions(
+    features: &[String],
+    per: Option<&Value>,
+    fpm: Option<&Value>,
+) -> Option<Vec<String>> {
     if !truthy(per) || !truthy(fpm) {
-        return Vec::new();
+        return Some(Vec::new());
     }
-    let (Some(per), Some(fpm)) = (per.and_then(Value::as_str), fpm.and_then(Value::as_str)) else {
-        return Vec::new();
-    };
+    let (per, fpm) = (per?.as_str()?, fpm?.as_str()?);
     let permissions: Vec<&str> = per.split(',').map(crate::jwt::js_trim).collect();
     let mut out = Vec::new();
     for (feature, mask) in features.iter().zip(fpm.split(',')) {
@@ -401,7 +409,7 @@ fn org_permissions(features: &[String], per: Option<&Value>, fpm: Option<&Value>
             }
         }
     }
-    out
+    Some(out)
 }
 
 /// The lowest `max_bits` bits of a decimal string of any length (lowest bit first); nothing
@@ -692,7 +700,7 @@ mod tests {
         let Value::Object(map) = claims else {
             panic!("object") // ok: test
         };
-        Auth::signed_in(map, TokenCarrier::Header)
+        Auth::from_verified(map, TokenCarrier::Header).unwrap() // ok: test
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use actix_web::http::header::{HeaderMap, HeaderValue, AUTHORIZATION, COOKIE};
 use serde_json::Value;
 
-use crate::auth::{Auth, SessionClaims, TokenCarrier};
+use crate::auth::{Auth, TokenCarrier};
 use crate::cache::Lookup;
 use crate::config::{ConfigInner, InstanceType};
 use crate::error::Reason;
@@ -445,24 +445,6 @@ fn from_failure(f: Failure, carrier: TokenCarrier, is_get: bool) -> Decision {
     }
 }
 
-/// Whether Clerk's `toAuth()` would throw on these claims (malformed v2 organisation claims).
-fn auth_object_would_throw(claims: &SessionClaims) -> bool {
-    if claims.get("v").and_then(Value::as_f64) != Some(2.0) || !jwt::truthy(claims.get("o")) {
-        return false;
-    }
-    let fea = claims.get("fea");
-    let bad_fea = jwt::truthy(fea)
-        && !fea
-            .and_then(Value::as_str)
-            .is_some_and(|s| s.split(',').all(|p| p.contains(':')));
-    let o = claims.get("o").unwrap_or(&Value::Null);
-    let (per, fpm) = (jwt::prop_opt(o, "per"), jwt::prop_opt(o, "fpm"));
-    let bad_perm = jwt::truthy(per)
-        && jwt::truthy(fpm)
-        && !(per.is_some_and(Value::is_string) && fpm.is_some_and(Value::is_string));
-    bad_fea || bad_perm
-}
-
 /// The verified-token cache's answer, before any decoding: a token verified earlier skips
 /// decoding, the token-kind checks and the signature, and gets its time claims re-checked.
 fn cached(
@@ -502,17 +484,13 @@ async fn verify_session(
             let Value::Object(claims) = d.payload else {
                 return signed_out(Reason::UnexpectedError, String::new(), Some(carrier));
             };
-            if auth_object_would_throw(&claims) {
-                return signed_out(Reason::UnexpectedError, String::new(), Some(carrier));
-            }
-            let pending = claims.get("sts").and_then(Value::as_str) == Some("pending");
             if carrier == TokenCarrier::Cookie && !jwt::truthy(claims.get("azp")) {
                 warn_cookie_without_azp();
             }
-            let auth = if pending {
-                Auth::pending(carrier)
-            } else {
-                Auth::signed_in(claims, carrier)
+            // Clerk's toAuth() throws on malformed organisation claims: a 500 in Express,
+            // signed out here (as Clerk itself does for the same token in a cookie).
+            let Some(auth) = Auth::from_verified(claims, carrier) else {
+                return signed_out(Reason::UnexpectedError, String::new(), Some(carrier));
             };
             if let Some(cache) = &cfg.token_cache {
                 cache.insert(cfg, token, times, &auth, now);

@@ -165,7 +165,7 @@ mod tests {
         let claims = json!({"sub": "user_a", "exp": now / 1000.0 + 600.0});
         let claims = claims.as_object().unwrap().clone(); // ok: test
         let times = check_time_claims(cfg, &claims, now).unwrap(); // ok: test
-        let auth = Auth::signed_in(claims, TokenCarrier::Header);
+        let auth = Auth::from_verified(claims, TokenCarrier::Header).unwrap(); // ok: test
         let tail = "S".repeat(100);
         let (a, b) = (format!("aaaa.{tail}"), format!("bbbb.{tail}"));
         assert_eq!(
