@@ -166,7 +166,16 @@ fn present<'a>(c: &'a Option<Cow<'_, str>>) -> Option<&'a str> {
 }
 
 /// Clerk's `usesSuffixedCookies` (§3 rules 1–8).
-fn uses_suffixed(cfg: &ConfigInner, c: &ClerkCookies<'_>, now: f64) -> bool {
+///
+/// `decoded_session` and `decoded_sfx` are the plain and suffixed session cookies, decoded once
+/// by the caller (which goes on with whichever is chosen).
+fn uses_suffixed(
+    cfg: &ConfigInner,
+    c: &ClerkCookies<'_>,
+    decoded_session: &Option<DecodedJwt<'_>>,
+    decoded_sfx: &Option<DecodedJwt<'_>>,
+    now: f64,
+) -> bool {
     let Some(pk) = &cfg.publishable_key else {
         return false;
     };
@@ -174,7 +183,6 @@ fn uses_suffixed(cfg: &ConfigInner, c: &ClerkCookies<'_>, now: f64) -> bool {
     let uat = present(&c.client_uat);
     let suffixed_session = present(&c.session_sfx).unwrap_or("");
     let session = present(&c.session).unwrap_or("");
-    let decoded_session = jwt::decode(session).ok();
     if !session.is_empty() {
         let iss = decoded_session
             .as_ref()
@@ -196,7 +204,6 @@ fn uses_suffixed(cfg: &ConfigInner, c: &ClerkCookies<'_>, now: f64) -> bool {
     if suffixed_uat.is_none() && suffixed_session.is_empty() {
         return false;
     }
-    let decoded_sfx = jwt::decode(suffixed_session).ok();
     let iat_of = |d: &Option<DecodedJwt<'_>>| -> f64 {
         let v = d.as_ref().and_then(|d| jwt::prop_opt(&d.payload, "iat"));
         if jwt::truthy(v) {
@@ -207,7 +214,7 @@ fn uses_suffixed(cfg: &ConfigInner, c: &ClerkCookies<'_>, now: f64) -> bool {
     };
     if suffixed_uat != Some("0")
         && uat != Some("0")
-        && iat_of(&decoded_session) > iat_of(&decoded_sfx)
+        && iat_of(decoded_session) > iat_of(decoded_sfx)
     {
         return false;
     }
@@ -579,7 +586,17 @@ async fn authenticate_cookies(
         .as_ref()
         .map(|p| p.cookie_suffix.as_str());
     let cookies = ClerkCookies::parse(cookie_text, suffix);
-    let suffixed = uses_suffixed(cfg, &cookies, now);
+    // With a publishable key, choosing the cookie pair reads the unverified session cookies;
+    // each is decoded once here and the chosen one is reused below.
+    let with_pk = cfg.publishable_key.is_some();
+    let decoded_plain = present(&cookies.session)
+        .filter(|_| with_pk)
+        .and_then(|t| jwt::decode(t).ok());
+    let decoded_sfx = present(&cookies.session_sfx)
+        .filter(|_| with_pk)
+        .and_then(|t| jwt::decode(t).ok());
+    let suffixed = uses_suffixed(cfg, &cookies, &decoded_plain, &decoded_sfx, now);
+    let mut decoded = if suffixed { decoded_sfx } else { decoded_plain };
     let (session, uat_text, db_cookie) = if suffixed {
         (
             present(&cookies.session_sfx),
@@ -631,7 +648,7 @@ async fn authenticate_cookies(
     if let Some(decision) = cached(cfg, token, carrier, uat, req.is_get) {
         return after_cookie_verification(cfg, req, &cookies, decision);
     }
-    let d = match jwt::decode(token) {
+    let d = match decoded.take().map_or_else(|| jwt::decode(token), Ok) {
         Ok(d) => d,
         Err(e) => return from_failure(token_invalid(e), carrier, req.is_get),
     };
