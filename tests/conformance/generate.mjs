@@ -19,6 +19,7 @@ for (const m of ['log', 'info', 'warn', 'debug', 'trace']) {
   console[m] = (...args) => process.stderr.write(args.map(String).join(' ') + '\n');
 }
 
+import { nodeStyleHeaders } from './node-request.mjs';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -805,23 +806,6 @@ addHeader('aud/prod-aud-mismatch-and-bad-azp', tok({ aud: 'nope', azp: 'https://
 // ---------------------------------------------------------------------------------------------
 // Running a case through Clerk
 // ---------------------------------------------------------------------------------------------
-// Node's http module discards duplicates of these headers (keeps the first) and joins other
-// duplicates with ", " -- except `cookie`, joined with "; ".
-const NODE_DISCARD_DUPLICATES = new Set([
-  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host',
-  'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards',
-  'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
-]);
-function nodeStyleHeaders(raw) {
-  const out = new Map();
-  for (const [name, value] of raw) {
-    const k = name.toLowerCase();
-    if (!out.has(k)) out.set(k, value);
-    else if (k === 'cookie') out.set(k, `${out.get(k)}; ${value}`);
-    else if (!NODE_DISCARD_DUPLICATES.has(k)) out.set(k, `${out.get(k)}, ${value}`);
-  }
-  return new Headers([...out.entries()]);
-}
 
 const clients = {};
 for (const [name, cfg] of Object.entries(CONFIGS)) {

@@ -18,6 +18,7 @@ for (const m of ['log', 'info', 'warn', 'debug', 'trace']) {
   console[m] = (...args) => process.stderr.write(args.map(String).join(' ') + '\n');
 }
 
+import { nodeStyleHeaders } from './node-request.mjs';
 import fs from 'node:fs';
 
 const { createClerkClient } = await import('@clerk/backend');
@@ -25,24 +26,6 @@ const { createClerkClient } = await import('@clerk/backend');
 const input = JSON.parse(fs.readFileSync(0, 'utf8'));
 const SECRET_KEY = 'sk_test_hostile';
 const API_URL = 'http://127.0.0.1:9';
-const NODE_DISCARD_DUPLICATES = new Set([
-  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host',
-  'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards',
-  'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
-]);
-
-function nodeStyleHeaders(raw) {
-  const out = new Map();
-  for (const [name, value] of raw) {
-    const k = name.toLowerCase();
-    // Node's http module trims leading/trailing whitespace from values.
-    const v = value.replace(/^[ \t]+|[ \t]+$/g, '');
-    if (!out.has(k)) out.set(k, v);
-    else if (k === 'cookie') out.set(k, `${out.get(k)}; ${v}`);
-    else if (!NODE_DISCARD_DUPLICATES.has(k)) out.set(k, `${out.get(k)}, ${v}`);
-  }
-  return new Headers([...out.entries()]);
-}
 
 const clients = {};
 for (const [name, cfg] of Object.entries(input.configs)) {

@@ -71,17 +71,7 @@ impl DevKey {
 
     /// Signs `header.payload` (given as JSON text) with RS256/384/512.
     pub fn sign_text(&self, alg: &str, header: &str, payload: &str) -> String {
-        let input = format!("{}.{}", b64url(header), b64url(payload));
-        let enc: &'static dyn signature::RsaEncoding = match alg {
-            "RS384" => &signature::RSA_PKCS1_SHA384,
-            "RS512" => &signature::RSA_PKCS1_SHA512,
-            _ => &signature::RSA_PKCS1_SHA256,
-        };
-        let mut sig = vec![0; self.pair.public_modulus_len()];
-        self.pair
-            .sign(enc, &SystemRandom::new(), input.as_bytes(), &mut sig)
-            .expect("signing");
-        format!("{input}.{}", b64url(sig))
+        self.sign_segments(alg, &b64url(header), &b64url(payload))
     }
 
     /// Signs `header_segment.payload_segment` exactly as given (already encoded, e.g. with
