@@ -520,7 +520,11 @@ fn warn_cookie_without_azp() {
 
 /// Decides one request.
 pub(crate) async fn authenticate(cfg: &ConfigInner, req: &RequestParts<'_>) -> Decision {
-    let authorization = req.headers.get(AUTHORIZATION).map(|v| header_text(v));
+    let mut lines = req.headers.get_all(AUTHORIZATION);
+    let authorization = lines.next().map(header_text);
+    if let Some(second) = lines.next() {
+        return ambiguous_authorization(authorization.as_deref(), second, lines);
+    }
     // A Fetch `Headers` strips leading and trailing HTTP whitespace from values.
     if let Some(token) = authorization
         .as_deref()
@@ -545,6 +549,27 @@ pub(crate) async fn authenticate(cfg: &ConfigInner, req: &RequestParts<'_>) -> D
         }
     };
     authenticate_cookies(cfg, &cookie_text, req).await
+}
+
+/// Two or more `Authorization` lines (contract §12, ours): never signed in with one of them (a
+/// proxy in front may have checked the other). The lines are joined as a Fetch `Headers` joins
+/// them (each trimmed, `", "` between), which is what Clerk on a Fetch runtime reads: its token
+/// (or, when Clerk's parse finds none, the whole value) cannot decode, and the answer is
+/// `token-invalid` with Clerk's decoding message for it.
+fn ambiguous_authorization<'h>(
+    first: Option<&str>,
+    second: &'h HeaderValue,
+    rest: impl Iterator<Item = &'h HeaderValue>,
+) -> Decision {
+    let mut joined = trim_sp_tab(first.unwrap_or_default()).to_owned();
+    for v in std::iter::once(second).chain(rest) {
+        joined.push_str(", ");
+        joined.push_str(trim_sp_tab(&header_text(v)));
+    }
+    let token = header_token(&joined).unwrap_or(&joined);
+    let error = jwt::decode(token).err().unwrap_or(jwt::DecodeError::Decode);
+    tracing::debug!("clerk: request with several Authorization lines refused as ambiguous");
+    from_failure(token_invalid(error), TokenCarrier::Header, true)
 }
 
 async fn authenticate_header(cfg: &ConfigInner, token: &str, is_get: bool) -> Decision {
