@@ -19,7 +19,7 @@ for (const m of ['log', 'info', 'warn', 'debug', 'trace']) {
   console[m] = (...args) => process.stderr.write(args.map(String).join(' ') + '\n');
 }
 
-import { nodeStyleHeaders } from './node-request.mjs';
+import { requestHeaders } from './node-request.mjs';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -587,6 +587,45 @@ addHeader('aud/prod-aud-mismatch-and-bad-azp', tok({ aud: 'nope', azp: 'https://
   a('header-uat-newer-than-iat-ignored', [['authorization', `Bearer ${good}`], ...cookie(['__client_uat', String(NOW + 1000)])]);
 }
 
+// ---- several Authorization lines (clerk-behaviour.md §12) -------------------------------------
+// Clerk sees the lines joined with ", " (requestHeaders, as a Fetch runtime joins them). Where
+// its parse of the joined value gives a token, that token ends in "," and cannot be decoded:
+// token-invalid, cookies unread, as the crate answers. The `ambiguous/deliberate/` cases are those
+// where Clerk reads past the lines instead (the joined value's scheme is not `Bearer`, so it goes
+// on to the cookies; or the first line is `Bearer <token> <more>`, whose token verifies): the
+// crate still answers token-invalid (tests/conformance.rs, ALLOWED_DIFFERENCES).
+{
+  const good = tok();
+  const second = tok({ sub: 'user_2secondUser', sid: 'sess_2second' });
+  const forged = flipSignature(good);
+  const withCookie = [...cookie(['__session', tok({ sub: 'user_fromCookie' })], ['__client_uat', String(NOW - 100)])];
+  const auth = (v) => ['authorization', v];
+  const lines = {
+    'valid-valid-same': [auth(`Bearer ${good}`), auth(`Bearer ${good}`)],
+    'valid-valid-different': [auth(`Bearer ${good}`), auth(`Bearer ${second}`)],
+    'valid-garbage': [auth(`Bearer ${good}`), auth('Bearer garbage')],
+    'garbage-valid': [auth('Bearer garbage'), auth(`Bearer ${good}`)],
+    'forged-valid': [auth(`Bearer ${forged}`), auth(`Bearer ${good}`)],
+    'valid-basic': [auth(`Bearer ${good}`), auth('Basic dXNlcjpwYXNz')],
+    'valid-empty': [auth(`Bearer ${good}`), auth('')],
+    'empty-empty': [auth(''), auth('')],
+    'three-valid': [auth(`Bearer ${good}`), auth(`Bearer ${good}`), auth(`Bearer ${good}`)],
+    'three-valid-garbage-last': [auth(`Bearer ${good}`), auth(`Bearer ${second}`), auth('Bearer garbage')],
+    'deliberate/basic-valid': [auth('Basic dXNlcjpwYXNz'), auth(`Bearer ${good}`)],
+    'deliberate/bare-garbage-valid': [auth('garbage'), auth(`Bearer ${good}`)],
+    'deliberate/empty-valid': [auth(''), auth(`Bearer ${good}`)],
+    'deliberate/bare-valid-bare-valid': [auth(good), auth(good)],
+    'deliberate/bearer-alone-then-bare-valid': [auth('Bearer'), auth(good)],
+    'deliberate/valid-and-word-garbage': [auth(`Bearer ${good} junk`), auth('Bearer garbage')],
+  };
+  for (const [name, headers] of Object.entries(lines)) {
+    add(`ambiguous/${name}`, { headers, has: HAS_SMALL });
+    add(`ambiguous/${name}-valid-cookie`, { headers: [...headers, ...withCookie], has: HAS_SMALL });
+  }
+  add('ambiguous/deliberate/basic-valid-post', { method: 'POST', headers: lines['deliberate/basic-valid'], has: HAS_SMALL });
+  add('ambiguous/valid-garbage-post', { method: 'POST', headers: lines['valid-garbage'], has: HAS_SMALL });
+}
+
 // ---- cookies, production --------------------------------------------------------------------
 {
   const UAT = String(NOW - 100);
@@ -823,7 +862,7 @@ function plainAuth(auth) {
 
 async function run(c) {
   const cfg = CONFIGS[c.config];
-  const request = new Request(c.url, { method: c.method, headers: nodeStyleHeaders(c.headers) });
+  const request = new Request(c.url, { method: c.method, headers: requestHeaders(c.headers) });
   const options = {
     jwtKey: cfg.jwtKey,
     publishableKey: cfg.publishableKey,

@@ -10,7 +10,8 @@
 // Output: { "<id>": { "status", "reason", "message", "userId", "isAuthenticated", "orgPermissions"?, "toAuthError"?, "error"? } }
 //
 // Header values are Latin-1 text (one char per byte), as Node's http module hands them to
-// Express. A value a Fetch `Headers` refuses (NUL, CR, LF, chars > 0xFF) gives
+// Express; duplicates are combined by requestHeaders (node-request.mjs), which joins repeated
+// `authorization` lines as a Fetch runtime does. A value a Fetch `Headers` refuses (NUL, CR, LF, chars > 0xFF) gives
 // { "error": "headers: ..." } for that case: such a request never reaches Clerk in Node.
 
 process.env.CLERK_TELEMETRY_DISABLED = '1';
@@ -18,7 +19,7 @@ for (const m of ['log', 'info', 'warn', 'debug', 'trace']) {
   console[m] = (...args) => process.stderr.write(args.map(String).join(' ') + '\n');
 }
 
-import { nodeStyleHeaders } from './node-request.mjs';
+import { requestHeaders } from './node-request.mjs';
 import fs from 'node:fs';
 
 const { createClerkClient } = await import('@clerk/backend');
@@ -42,7 +43,7 @@ for (const c of input.cases) {
   const cfg = input.configs[c.config];
   let headers;
   try {
-    headers = nodeStyleHeaders(c.headers);
+    headers = requestHeaders(c.headers);
   } catch (e) {
     out[c.id] = { error: `headers: ${e?.message ?? e}` };
     continue;
