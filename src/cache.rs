@@ -1,74 +1,111 @@
-//! The verified-token cache: a session token is sent again and again during its short life,
-//! so its signature is verified once and the result reused.
+//! The verified-token cache (above the verifier, below the authenticator): a session token is
+//! sent again and again during its short life, so its signature is verified once and the
+//! result reused.
 //!
-//! - Keyed by the **full token text** (compared in full: a hash collision cannot make another
-//!   token pass); the map is indexed by a keyed hash (random per process) of the token's last
-//!   64 bytes, part of its signature, so a lookup does not hash the whole token. Scoped to one [`ClerkConfig`](crate::ClerkConfig) (never shared between
-//!   configurations with other keys, parties or audience).
+//! - Built on `quick_cache` (sharded, so workers rarely meet on a lock; scan-resistant
+//!   eviction, so a flood of one-off tokens does not push out the tokens in use; never clears
+//!   everything).
+//! - Keyed by the **full token bytes** (compared in full, once: a hash collision cannot make
+//!   another token pass); the hash covers the token's length and last 64 bytes (part of its
+//!   signature), with the hasher's per-process random seed, so a lookup does not hash the
+//!   whole token. Looked up on the raw header bytes, before any validation or copy.
 //! - Only successful verifications are stored, so invalid tokens cannot evict valid entries.
 //! - A hit re-checks `exp`, `nbf` and `iat` against the current clock with the skew, so the
-//!   result is exactly what a fresh verification gives; an entry made under another key set
-//!   (after a JWKS refresh) is not served.
-//! - Bounded: at most `capacity` entries (default 10 000) of tokens up to 8 KiB; when full,
-//!   expired entries are dropped, and if none are, the cache starts over.
+//!   result is exactly what a fresh verification gives.
+//! - Each entry carries the generation of the key set whose key verified it; an entry is
+//!   served only while that generation is the one that may serve now (the cache knows nothing
+//!   else of keys).
+//! - Bounded in entries (default 10 000) and in estimated bytes (default 64 MiB); tokens over
+//!   8 KiB are never stored.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
-use std::sync::OnceLock;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-use parking_lot::RwLock;
+use quick_cache::sync::Cache;
+use quick_cache::{DefaultHashBuilder, Equivalent, Lifecycle, Weighter};
 
 use crate::auth::{Auth, TokenCarrier};
-use crate::config::ConfigInner;
-use crate::verify::{check_times, Failure, TimeClaims};
+use crate::verify::{check_times, ClaimRules, Failure, TimeClaims};
 
 /// Default number of entries.
 pub(crate) const DEFAULT_CAPACITY: usize = 10_000;
+/// Default bound on the estimated memory of the entries.
+pub(crate) const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// Tokens longer than this are verified every time.
 const MAX_CACHED_TOKEN_LEN: usize = 8 * 1024;
-/// How much of the token's end (its signature) the index hashes.
+/// How much of the token's end (its signature) the hash covers.
 const HASHED_TAIL: usize = 64;
 
+fn hash_token<H: Hasher>(bytes: &[u8], state: &mut H) {
+    state.write(&bytes[bytes.len().saturating_sub(HASHED_TAIL)..]);
+    state.write_usize(bytes.len());
+}
+
+/// A stored token.
+#[derive(PartialEq, Eq)]
+struct TokenKey(Box<[u8]>);
+
+impl Hash for TokenKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_token(&self.0, state);
+    }
+}
+
+/// A token to look up, borrowed from the request.
+struct TokenRef<'a>(&'a [u8]);
+
+impl Hash for TokenRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_token(self.0, state);
+    }
+}
+
+impl Equivalent<TokenKey> for TokenRef<'_> {
+    fn equivalent(&self, key: &TokenKey) -> bool {
+        *self.0 == *key.0
+    }
+}
+
+#[derive(Clone)]
 struct Entry {
-    token: Box<str>,
     auth: Auth,
     times: TimeClaims,
     key_generation: u64,
 }
 
-/// A keyed SipHash of the token's tail; the key is random per process.
-fn index_of(token: &str) -> u64 {
-    static KEY: OnceLock<RandomState> = OnceLock::new();
-    let bytes = token.as_bytes();
-    let tail = &bytes[bytes.len().saturating_sub(HASHED_TAIL)..];
-    let mut h = KEY.get_or_init(RandomState::new).build_hasher();
-    h.write(tail);
-    h.write_usize(bytes.len());
-    h.finish()
+/// Weight = estimated bytes of an entry (the token, its decoded claims, bookkeeping), but at
+/// least `max_bytes / max_entries`, so that the weight capacity bounds both.
+#[derive(Clone)]
+struct EntryWeight {
+    floor: u64,
 }
 
-/// The map's keys are already hashes: use them as they are.
-#[derive(Default)]
-struct IdentityHasher(u64);
+impl Weighter<TokenKey, Entry> for EntryWeight {
+    fn weight(&self, key: &TokenKey, _: &Entry) -> u64 {
+        let estimate = key.0.len() as u64 * 3 + 512;
+        estimate.max(self.floor)
+    }
+}
 
-impl Hasher for IdentityHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
+/// Counts evictions.
+#[derive(Clone, Default)]
+struct Evictions(Arc<AtomicU64>);
+
+impl Lifecycle<TokenKey, Entry> for Evictions {
+    type RequestState = ();
+
+    fn on_evict(&self, _: &mut (), _: TokenKey, _: Entry) {
+        self.0.fetch_add(1, Ordering::Relaxed);
     }
 }
 
 /// See the module docs.
 pub(crate) struct TokenCache {
-    entries: RwLock<HashMap<u64, Entry, BuildHasherDefault<IdentityHasher>>>,
-    capacity: usize,
+    map: Cache<TokenKey, Entry, EntryWeight, DefaultHashBuilder, Evictions>,
+    evictions: Evictions,
+    /// Lookups that found the token but could not serve it (other key set, other carrier).
+    stale: AtomicU64,
 }
 
 /// What a lookup found.
@@ -80,71 +117,86 @@ pub(crate) enum Lookup {
     IatBeforeClientUat,
 }
 
+/// Counters of the cache.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CacheCounts {
+    pub hits: u64,
+    pub misses: u64,
+    pub evictions: u64,
+    pub entries: usize,
+    pub weight_bytes: u64,
+}
+
 impl TokenCache {
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// A cache of at most `max_entries` entries and about `max_bytes` bytes (both > 0).
+    pub(crate) fn new(max_entries: usize, max_bytes: u64) -> Self {
+        let max_entries = max_entries.max(1);
+        let max_bytes = max_bytes.max(1);
+        let floor = (max_bytes / max_entries as u64).max(1);
+        let evictions = Evictions::default();
         TokenCache {
-            entries: RwLock::new(HashMap::default()),
-            capacity,
+            map: Cache::with(
+                max_entries,
+                floor.saturating_mul(max_entries as u64),
+                EntryWeight { floor },
+                DefaultHashBuilder::default(),
+                evictions.clone(),
+            ),
+            evictions,
+            stale: AtomicU64::new(0),
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.entries.read().len()
-    }
-
-    /// Looks a token up. For a cookie token, `client_uat` is checked against the cached `iat`
-    /// first, as Clerk does before verifying.
+    /// Looks a token up (its bytes exactly as Clerk's parsing isolates them). For a cookie
+    /// token, `client_uat` is checked against the cached `iat` first, as Clerk does before
+    /// verifying. `key_generation` is the generation of the key set that may serve now.
     pub(crate) fn get(
         &self,
-        cfg: &ConfigInner,
-        token: &str,
+        token: &[u8],
         carrier: TokenCarrier,
         client_uat: f64,
+        key_generation: u64,
+        rules: &ClaimRules,
         now: f64,
     ) -> Lookup {
-        let generation = cfg.keys.generation();
-        let map = self.entries.read();
-        let Some(e) = map.get(&index_of(token)) else {
+        let Some(e) = self.map.get(&TokenRef(token)) else {
             return Lookup::Miss;
         };
-        if &*e.token != token
-            || e.key_generation != generation
-            || e.auth.token_carrier() != Some(carrier)
-        {
+        if e.key_generation != key_generation || e.auth.token_carrier() != Some(carrier) {
+            self.stale.fetch_add(1, Ordering::Relaxed);
             return Lookup::Miss;
         }
         if carrier == TokenCarrier::Cookie && e.times.iat_number() < client_uat {
             return Lookup::IatBeforeClientUat;
         }
-        Lookup::Hit(check_times(cfg, &e.times, now).map(|()| e.auth.clone()))
+        Lookup::Hit(check_times(rules, &e.times, now).map(|()| e.auth))
     }
 
-    pub(crate) fn insert(
-        &self,
-        cfg: &ConfigInner,
-        token: &str,
-        times: TimeClaims,
-        auth: &Auth,
-        now: f64,
-    ) {
+    /// Stores a verified token with the generation of the key set that verified it.
+    pub(crate) fn insert(&self, token: &str, times: TimeClaims, auth: &Auth, key_generation: u64) {
         if token.len() > MAX_CACHED_TOKEN_LEN {
             return;
         }
-        let index = index_of(token);
-        let entry = Entry {
-            token: token.into(),
-            auth: auth.clone(),
-            times,
-            key_generation: cfg.keys.generation(),
-        };
-        let mut map = self.entries.write();
-        if map.len() >= self.capacity && !map.contains_key(&index) {
-            map.retain(|_, e| check_times(cfg, &e.times, now).is_ok());
-            if map.len() >= self.capacity {
-                map.clear();
-            }
+        self.map.insert(
+            TokenKey(token.as_bytes().into()),
+            Entry {
+                auth: auth.clone(),
+                times,
+                key_generation,
+            },
+        );
+    }
+
+    pub(crate) fn counts(&self) -> CacheCounts {
+        let stale = self.stale.load(Ordering::Relaxed);
+        let hits = self.map.hits();
+        CacheCounts {
+            hits: hits.saturating_sub(stale),
+            misses: self.map.misses() + stale,
+            evictions: self.evictions.0.load(Ordering::Relaxed),
+            entries: self.map.len(),
+            weight_bytes: self.map.weight(),
         }
-        map.insert(index, entry);
     }
 }
 
@@ -154,38 +206,66 @@ mod tests {
     use crate::verify::check_time_claims;
     use serde_json::json;
 
-    #[test]
-    fn same_tail_and_length_is_not_the_same_token() {
-        let cfg = crate::ClerkConfig::builder()
-            .jwt_key(crate::__doc_pem())
-            .build()
-            .unwrap(); // ok: test
-        let cfg = &cfg.inner;
+    fn fixture() -> (ClaimRules, TimeClaims, Auth, f64) {
+        let rules = ClaimRules {
+            clock_skew_ms: 5000.0,
+            ..ClaimRules::default()
+        };
         let now = crate::verify::now_ms();
         let claims = json!({"sub": "user_a", "exp": now / 1000.0 + 600.0});
         let claims = claims.as_object().unwrap().clone(); // ok: test
-        let times = check_time_claims(cfg, &claims, now).unwrap(); // ok: test
+        let times = check_time_claims(&rules, &claims, now).unwrap(); // ok: test
         let auth = Auth::from_verified(claims, TokenCarrier::Header).unwrap(); // ok: test
+        (rules, times, auth, now)
+    }
+
+    #[test]
+    fn same_tail_and_length_is_not_the_same_token() {
+        let (rules, times, auth, now) = fixture();
         let tail = "S".repeat(100);
         let (a, b) = (format!("aaaa.{tail}"), format!("bbbb.{tail}"));
-        assert_eq!(
-            index_of(&a),
-            index_of(&b),
-            "same tail and length share an index"
-        );
-        let cache = TokenCache::new(10);
-        cache.insert(cfg, &a, times, &auth, now);
+        let cache = TokenCache::new(10, DEFAULT_MAX_BYTES);
+        cache.insert(&a, times, &auth, 7);
+        let get = |t: &str, carrier, generation| {
+            cache.get(t.as_bytes(), carrier, 0.0, generation, &rules, now)
+        };
         assert!(matches!(
-            cache.get(cfg, &a, TokenCarrier::Header, 0.0, now),
+            get(&a, TokenCarrier::Header, 7),
             Lookup::Hit(Ok(_))
         ));
+        assert!(matches!(get(&b, TokenCarrier::Header, 7), Lookup::Miss));
+        assert!(matches!(get(&a, TokenCarrier::Cookie, 7), Lookup::Miss));
+        // another key set may serve now: the entry is not served
+        assert!(matches!(get(&a, TokenCarrier::Header, 8), Lookup::Miss));
+        let c = cache.counts();
+        assert_eq!((c.hits, c.misses, c.entries), (1, 3, 1));
+    }
+
+    #[test]
+    fn bounded_by_entries_and_bytes_without_clearing() {
+        let (rules, times, auth, now) = fixture();
+        let cache = TokenCache::new(100, DEFAULT_MAX_BYTES);
+        let hot = "hot.token.signature".to_owned();
+        cache.insert(&hot, times, &auth, 0);
+        for i in 0..5_000 {
+            // the token in use keeps being used while one-off tokens stream past
+            let _ = cache.get(hot.as_bytes(), TokenCarrier::Header, 0.0, 0, &rules, now);
+            cache.insert(&format!("cold.{i}.x"), times, &auth, 0);
+        }
+        let c = cache.counts();
+        assert!(c.entries <= 100, "{c:?}");
+        assert!(c.evictions >= 4_900, "{c:?}");
         assert!(matches!(
-            cache.get(cfg, &b, TokenCarrier::Header, 0.0, now),
-            Lookup::Miss
+            cache.get(hot.as_bytes(), TokenCarrier::Header, 0.0, 0, &rules, now),
+            Lookup::Hit(Ok(_))
         ));
-        assert!(matches!(
-            cache.get(cfg, &a, TokenCarrier::Cookie, 0.0, now),
-            Lookup::Miss
-        ));
+        // a byte bound below entries * token size holds too
+        let small = TokenCache::new(1_000, 64 * 1024);
+        let big = "x".repeat(4_000);
+        for i in 0..200 {
+            small.insert(&format!("{i}{big}"), times, &auth, 0);
+        }
+        let c = small.counts();
+        assert!(c.weight_bytes <= 64 * 1024 && c.entries <= 6, "{c:?}");
     }
 }

@@ -1,14 +1,19 @@
-//! [`ClerkConfig`]: everything needed to decide a request, validated once, shared by clones.
+//! [`ClerkConfig`]: the built, shared, cheaply cloned handle on the layers that decide a
+//! request (key store, verifier, token cache, authenticator), validated once.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use sha1::{Digest as _, Sha1};
-
+use crate::authenticate::Authenticator;
+use crate::cache::TokenCache;
 use crate::error::ConfigError;
+pub use crate::instance::InstanceType;
+use crate::instance::PublishableKey;
 use crate::keys::{KeyStore, RemoteOptions, VerifyKey};
+use crate::secret::Secret;
+use crate::stats::ClerkStats;
+use crate::verify::{ClaimRules, Verifier};
 
 /// Clerk's Backend API.
 pub const DEFAULT_API_URL: &str = "https://api.clerk.com";
@@ -17,111 +22,9 @@ pub const DEFAULT_API_VERSION: &str = "v1";
 /// Clerk's default tolerance on `exp`, `nbf` and `iat`.
 pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(5);
 
-/// Whether the instance is a development (`pk_test_`) or production (`pk_live_`) one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InstanceType {
-    /// `pk_live_…`
-    Production,
-    /// `pk_test_…`
-    Development,
-}
-
-/// A parsed publishable key.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct PublishableKey {
-    pub instance: InstanceType,
-    /// The frontend API host the key encodes, e.g. `clerk.example.com`.
-    pub frontend_api: String,
-    /// `_` + the first 8 characters of URL-safe base64 of SHA-1 of the key.
-    pub cookie_suffix: String,
-}
-
-impl PublishableKey {
-    pub(crate) fn parse(key: &str) -> Result<Self, ConfigError> {
-        let instance = if key.starts_with("pk_live_") {
-            InstanceType::Production
-        } else if key.starts_with("pk_test_") {
-            InstanceType::Development
-        } else {
-            return Err(ConfigError::InvalidPublishableKey("unknown prefix"));
-        };
-        let parts: Vec<&str> = key.split('_').collect();
-        let [_, _, encoded] = parts.as_slice() else {
-            return Err(ConfigError::InvalidPublishableKey("unexpected underscores"));
-        };
-        let decoded = forgiving_base64(encoded)
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or(ConfigError::InvalidPublishableKey("not base64"))?;
-        let host = decoded
-            .strip_suffix('$')
-            .filter(|h| !h.contains('$') && h.contains('.'))
-            .ok_or(ConfigError::InvalidPublishableKey(
-                "does not encode a frontend API host",
-            ))?;
-        let digest = Sha1::digest(key.as_bytes());
-        let suffix: String = base64::engine::general_purpose::URL_SAFE
-            .encode(digest)
-            .chars()
-            .take(8)
-            .collect();
-        Ok(PublishableKey {
-            instance,
-            frontend_api: host.to_owned(),
-            cookie_suffix: suffix,
-        })
-    }
-}
-
-/// `atob`: standard base64, padding optional, ASCII whitespace ignored.
-fn forgiving_base64(s: &str) -> Option<Vec<u8>> {
-    let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let trimmed = if compact.len() % 4 == 0 {
-        compact
-            .strip_suffix("==")
-            .or_else(|| compact.strip_suffix('='))
-            .unwrap_or(&compact)
-    } else {
-        &compact
-    };
-    base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(trimmed)
-        .ok()
-}
-
-/// Makes sure rustls has a process-level crypto provider before the JWKS client is created:
-/// awc builds its TLS configuration from it and panics when none (or an ambiguous pair) is
-/// available. An application that installed its own provider keeps it.
-pub(crate) fn ensure_tls_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            // Err only when another thread installed one first, which is just as good.
-            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        }
-    });
-}
-
-/// A secret value whose `Debug` shows only its first 7 characters, as Clerk's debug output does.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret(pub(crate) String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown: String = self.0.chars().take(7).collect();
-        write!(f, "\"{shown}…\"")
-    }
-}
-
 pub(crate) struct ConfigInner {
-    pub secret_key: Option<Secret>,
-    pub publishable_key: Option<PublishableKey>,
-    pub authorized_parties: Vec<String>,
-    /// `authorized_parties` joined with `,`, as Clerk's message prints them.
-    pub authorized_parties_text: String,
-    pub audience: Vec<String>,
-    pub clock_skew_ms: f64,
-    pub keys: KeyStore,
-    pub token_cache: Option<crate::cache::TokenCache>,
+    secret_key: Option<Secret>,
+    pub(crate) authenticator: Authenticator,
 }
 
 /// Everything needed to authenticate a request: keys, instance, and the checks' options.
@@ -132,7 +35,7 @@ pub(crate) struct ConfigInner {
 /// ```
 /// use actix_clerk::{ClerkConfig, ConfigError};
 /// # fn main() -> Result<(), ConfigError> {
-/// # let pem = actix_clerk::__doc_pem();
+/// # let pem = include_str!("../tests/fixtures/doc_key.pem");
 /// let config = ClerkConfig::builder()
 ///     .jwt_key(pem)
 ///     .authorized_parties(["https://app.example.com"])
@@ -148,19 +51,18 @@ pub struct ClerkConfig {
 
 impl fmt::Debug for ClerkConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let i = &self.inner;
+        let a = &self.inner.authenticator;
+        let pk = a.publishable_key.as_ref();
+        let rules = &a.verifier.rules;
         f.debug_struct("ClerkConfig")
-            .field("secret_key", &i.secret_key)
-            .field("instance", &i.publishable_key.as_ref().map(|p| p.instance))
-            .field(
-                "frontend_api",
-                &i.publishable_key.as_ref().map(|p| p.frontend_api.as_str()),
-            )
-            .field("keys", &i.keys)
-            .field("authorized_parties", &i.authorized_parties)
-            .field("audience", &i.audience)
-            .field("clock_skew_ms", &i.clock_skew_ms)
-            .field("token_cache", &i.token_cache.is_some())
+            .field("secret_key", &self.inner.secret_key)
+            .field("instance", &pk.map(|p| p.instance))
+            .field("frontend_api", &pk.map(|p| p.frontend_api.as_str()))
+            .field("keys", &a.verifier.keys)
+            .field("authorized_parties", &rules.authorized_parties)
+            .field("audience", &rules.audience)
+            .field("clock_skew_ms", &rules.clock_skew_ms)
+            .field("token_cache", &a.cache.is_some())
             .finish()
     }
 }
@@ -180,7 +82,22 @@ impl ClerkConfig {
 
     /// The instance type, when a publishable key is configured.
     pub fn instance_type(&self) -> Option<InstanceType> {
-        self.inner.publishable_key.as_ref().map(|p| p.instance)
+        self.inner
+            .authenticator
+            .publishable_key
+            .as_ref()
+            .map(|p| p.instance)
+    }
+
+    /// A snapshot of this configuration's counters: JWKS fetches and failures, the age of
+    /// the keys, and the verified-token cache's hits, misses, evictions and size. Shared by
+    /// every clone (and so every worker).
+    pub fn stats(&self) -> ClerkStats {
+        ClerkStats::of(&self.inner.authenticator)
+    }
+
+    pub(crate) fn authenticator(&self) -> &Authenticator {
+        &self.inner.authenticator
     }
 
     /// Fetches the instance's keys now (a no-op with a PEM key), so that a wrong secret key
@@ -188,7 +105,14 @@ impl ClerkConfig {
     ///
     /// Call it from inside the actix runtime (e.g. in `#[actix_web::main]`).
     pub async fn warm_up(&self) -> Result<(), crate::ClerkError> {
-        self.inner.keys.warm_up().await
+        let keys = &self.inner.authenticator.verifier.keys;
+        keys.warm_up()
+            .await
+            .map_err(|f| crate::ClerkError::KeysUnavailable {
+                reason: f.reason,
+                message: f.message,
+                retry_after_secs: f.retry_after_secs,
+            })
     }
 }
 
@@ -206,6 +130,7 @@ pub struct ClerkConfigBuilder {
     clock_skew: Option<Duration>,
     remote: RemoteOptions,
     token_cache: Option<usize>,
+    token_cache_bytes: Option<u64>,
     token_cache_off: bool,
 }
 
@@ -214,7 +139,7 @@ impl fmt::Debug for ClerkConfigBuilder {
         f.debug_struct("ClerkConfigBuilder")
             .field(
                 "secret_key",
-                &self.secret_key.as_ref().map(|s| Secret(s.clone())),
+                &self.secret_key.as_ref().map(|s| Secret::new(s.clone())),
             )
             .field("publishable_key", &self.publishable_key)
             .field("jwt_key", &self.jwt_key.as_ref().map(|_| "<pem>"))
@@ -348,6 +273,12 @@ impl ClerkConfigBuilder {
         self
     }
 
+    /// Bound on the estimated memory of the verified-token cache (default 64 MiB).
+    pub fn token_cache_max_bytes(mut self, bytes: u64) -> Self {
+        self.token_cache_bytes = Some(bytes);
+        self
+    }
+
     /// Turns the verified-token cache off: every request verifies its signature.
     pub fn disable_token_cache(mut self) -> Self {
         self.token_cache_off = true;
@@ -363,7 +294,7 @@ impl ClerkConfigBuilder {
             .transpose()?;
         let secret_key = match self.secret_key {
             Some(k) if k.starts_with("sk_") && k.len() > 3 && !k.contains(char::is_whitespace) => {
-                Some(Secret(k))
+                Some(Secret::new(k))
             }
             Some(_) => return Err(ConfigError::InvalidSecretKey),
             None => None,
@@ -393,7 +324,6 @@ impl ClerkConfigBuilder {
             KeyStore::Pem(Arc::new(VerifyKey::from_pem_text(&pem)?))
         } else if let Some(secret) = &secret_key {
             self.remote.validate()?;
-            ensure_tls_provider();
             KeyStore::remote(
                 format!("{api_url}/{api_version}/jwks"),
                 secret.clone(),
@@ -402,26 +332,33 @@ impl ClerkConfigBuilder {
         } else {
             return Err(ConfigError::MissingKey);
         };
-        let token_cache = if self.token_cache_off {
+        let cache = if self.token_cache_off {
             None
         } else {
-            let capacity = self.token_cache.unwrap_or(crate::cache::DEFAULT_CAPACITY);
-            (capacity > 0).then(|| crate::cache::TokenCache::new(capacity))
+            let entries = self.token_cache.unwrap_or(crate::cache::DEFAULT_CAPACITY);
+            let bytes = self
+                .token_cache_bytes
+                .unwrap_or(crate::cache::DEFAULT_MAX_BYTES);
+            (entries > 0 && bytes > 0).then(|| TokenCache::new(entries, bytes))
+        };
+        let rules = ClaimRules {
+            authorized_parties_text: self.authorized_parties.join(","),
+            authorized_parties: self.authorized_parties,
+            audience: self
+                .audience
+                .into_iter()
+                .filter(|a| !a.is_empty())
+                .collect(),
+            clock_skew_ms: clock_skew.as_millis() as f64,
         };
         Ok(ClerkConfig {
             inner: Arc::new(ConfigInner {
                 secret_key,
-                publishable_key,
-                authorized_parties_text: self.authorized_parties.join(","),
-                authorized_parties: self.authorized_parties,
-                audience: self
-                    .audience
-                    .into_iter()
-                    .filter(|a| !a.is_empty())
-                    .collect(),
-                clock_skew_ms: clock_skew.as_millis() as f64,
-                keys,
-                token_cache,
+                authenticator: Authenticator {
+                    publishable_key,
+                    verifier: Verifier { keys, rules },
+                    cache,
+                },
             }),
         })
     }
@@ -430,6 +367,8 @@ impl ClerkConfigBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::instance::InstanceType;
 
     #[test]
     fn publishable_key_suffix_matches_clerk() {
@@ -467,7 +406,7 @@ mod tests {
 
     #[test]
     fn pem_key_forms() {
-        let pem = crate::__doc_pem();
+        let pem = crate::doc_pem::DOC_PEM;
         assert!(ClerkConfig::builder().jwt_key(pem).build().is_ok());
         // a literal \n, as an env file or a dashboard copy may hold it
         let escaped = pem.replace('\n', "\\n");
@@ -490,12 +429,15 @@ mod tests {
             .secret_key("sk_test_x")
             .build()
             .unwrap(); // ok: test
-        assert!(matches!(cfg.inner.keys, KeyStore::Pem(_)));
+        assert!(matches!(
+            cfg.inner.authenticator.verifier.keys,
+            KeyStore::Pem(_)
+        ));
     }
 
     #[test]
     fn bad_settings_are_reported() {
-        let pem = crate::__doc_pem();
+        let pem = crate::doc_pem::DOC_PEM;
         let b = || ClerkConfig::builder().jwt_key(pem);
         assert!(matches!(
             b().api_url("ftp://x").build(),

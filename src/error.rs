@@ -122,6 +122,13 @@ impl Reason {
     }
 }
 
+impl serde::Serialize for Reason {
+    /// As Clerk's string (`"token-expired"`).
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -239,8 +246,10 @@ impl ResponseError for ClerkError {
 
 /// A configuration problem, found when the configuration is built.
 ///
-/// Its message says what to set.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Its message says what to set; `Debug` shows the same message after the variant's name, so
+/// `main` returning `Result<_, Box<dyn Error>>` (or an `io::Error` made from it) prints it
+/// readably.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// No way to verify tokens: neither a PEM key nor a secret key.
@@ -270,4 +279,44 @@ pub enum ConfigError {
     /// A duration setting is out of range.
     #[error("{0} is out of range")]
     InvalidDuration(&'static str),
+}
+
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let variant = match self {
+            ConfigError::MissingKey => "MissingKey",
+            ConfigError::InvalidSecretKey => "InvalidSecretKey",
+            ConfigError::InvalidPublishableKey(_) => "InvalidPublishableKey",
+            ConfigError::InvalidJwtKey => "InvalidJwtKey",
+            ConfigError::InvalidApiUrl(_) => "InvalidApiUrl",
+            ConfigError::InvalidApiVersion(_) => "InvalidApiVersion",
+            ConfigError::InvalidAuthorizedParty => "InvalidAuthorizedParty",
+            ConfigError::NotUnicode(_) => "NotUnicode",
+            ConfigError::InvalidDuration(_) => "InvalidDuration",
+        };
+        write!(f, "{variant}: {self}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_errors_debug_as_their_message() {
+        let text = format!("{:?}", std::io::Error::other(ConfigError::MissingKey));
+        assert!(
+            text.contains("MissingKey: no verification key: set CLERK_JWT_KEY"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn reasons_serialise_as_clerk_strings() {
+        let json = serde_json::to_string(&Reason::SessionTokenExpiredNonGet).unwrap(); // ok: test
+        assert_eq!(
+            json,
+            "\"session-token-expired-refresh-non-eligible-non-get\""
+        );
+    }
 }

@@ -11,19 +11,19 @@
 //! use actix_web::{get, web, App, HttpServer, Responder};
 //!
 //! #[get("/me")]
-//! async fn me(auth: web::ReqData<Auth>) -> impl Responder {
-//!     web::Json(auth.into_inner())
+//! async fn me(auth: Auth) -> impl Responder {
+//!     web::Json(auth)
 //! }
 //!
 //! #[get("/feed")]
-//! async fn feed(auth: web::ReqData<Auth>) -> impl Responder {
+//! async fn feed(auth: Auth) -> impl Responder {
 //!     format!("signed in: {}", auth.is_signed_in())
 //! }
 //!
 //! #[actix_web::main]
-//! async fn main() -> std::io::Result<()> {
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     // Built once, outside the server factory: clones share one key cache.
-//!     let clerk = ClerkConfig::from_env().map_err(std::io::Error::other)?;
+//!     let clerk = ClerkConfig::from_env()?;
 //!     HttpServer::new(move || {
 //!         App::new()
 //!             .service(web::scope("/api").wrap(ClerkRequireAuth::new(clerk.clone())).service(me))
@@ -31,7 +31,8 @@
 //!     })
 //!     .bind(("127.0.0.1", 3000))?
 //!     .run()
-//!     .await
+//!     .await?;
+//!     Ok(())
 //! }
 //! ```
 //!
@@ -42,6 +43,28 @@
 //! every hit.
 //!
 //! Secrets and tokens never appear in logs, `Debug` output or response bodies.
+//!
+//! # Layers
+//!
+//! Each layer uses only the ones below it:
+//!
+//! | layer | module | does |
+//! |---|---|---|
+//! | middleware | `middleware` | [`ClerkAuth`] (`ClerkWithAuth`/`ClerkRequireAuth`): decision → request extension or [`ClerkError`]; extractors in `extract` |
+//! | authenticator | `authenticate/` (`header`, `cookies`, `origin`) | request → token source (header, else cookies, Clerk's rules) → decision |
+//! | token cache | `cache` | verified tokens by their bytes, each with the generation of the key set that verified it; re-checks time claims |
+//! | verifier | `verify` | decoded token → kind → key → Clerk's ordered checks → claims |
+//! | key store | `keys/` (`key`, `jwks`, `fetch`, `remote`) | PEM key, or JWKS fetched once for all workers, refreshed ahead, kept through outages |
+//! | leaves | `jwt`, `js`, `error`, `secret`, `instance` | token decoding, JavaScript value rules, reasons, redacted secrets, publishable keys |
+//!
+//! [`Auth`] (`auth/`: `json`, `org`, `has`) is the value handed from the authenticator up;
+//! [`ClerkConfig`] is the built, shared handle on these parts, [`ClerkConfig::stats`] their
+//! counters.
+//!
+//! # Cargo features
+//!
+//! - `metrics`: counts decisions by reason and times JWKS fetches through the `metrics`
+//!   facade (nothing on the request path without it).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -55,11 +78,19 @@ mod auth;
 mod authenticate;
 mod cache;
 mod config;
+#[cfg(test)]
+mod doc_pem;
 mod error;
 mod extract;
+mod instance;
+mod js;
 mod jwt;
 mod keys;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod middleware;
+mod secret;
+mod stats;
 mod verify;
 
 pub use crate::auth::{
@@ -72,41 +103,10 @@ pub use crate::config::{
 pub use crate::error::{ClerkError, ConfigError, Reason};
 pub use crate::extract::Authenticated;
 pub use crate::middleware::{
-    ClerkRequireAuth, ClerkRequireAuthMiddleware, ClerkWithAuth, ClerkWithAuthMiddleware,
-    AUTH_MESSAGE_HEADER, AUTH_REASON_HEADER, AUTH_STATUS_HEADER,
+    ClerkAuth, ClerkAuthMiddleware, ClerkFuture, ClerkRequireAuth, ClerkWithAuth, Lax, Mode,
+    Strict, AUTH_MESSAGE_HEADER, AUTH_REASON_HEADER, AUTH_STATUS_HEADER,
 };
-
-#[doc(hidden)]
-pub mod __private {
-    //! Not public API: hooks for the project's own tests and benchmarks.
-    use crate::ClerkConfig;
-
-    /// Number of JWKS fetches this configuration's key store started.
-    pub fn jwks_fetch_count(config: &ClerkConfig) -> u64 {
-        config.inner.keys.fetch_count()
-    }
-
-    /// Number of entries in the verified-token cache.
-    pub fn token_cache_len(config: &ClerkConfig) -> usize {
-        config.inner.token_cache.as_ref().map_or(0, |c| c.len())
-    }
-}
-
-/// A fixed RSA public key for documentation examples (not a key of any real instance).
-#[doc(hidden)]
-pub fn __doc_pem() -> &'static str {
-    DOC_PEM
-}
-
-const DOC_PEM: &str = "-----BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAy0fkuAW4vHwKHghqiyYE
-tNIkos6IaE/DEF0JpkIJOGe1fbiaA/+J7N47jlV+VVq5d3Zw2QDEhTa1Gg3H/U5Y
-uv2cQ1S3xWh4GPJvXgj0Av9DhYzP2WDd1iudCz+qsQ1DRgYPJVKG8QtyOQ9n38aI
-BjazLFKEAJ/AwYUe9CiH3HvGSGcL0/Wz9bja6D788VZ9VDNwSCE3L+7Jd7MR6f8V
-u3XFvYpyigxxfN1MUk5FhZOxHIa0dp1CCJdBxfHBzHL1ahYZlSwHCvX5rmxKAko8
-dNAtTbmbaNNs1Pkw77+8Frz+glIedz0Rpqs78o6qegS0WTYEhPtD3ErqgClRA+Mt
-LQIDAQAB
------END PUBLIC KEY-----";
+pub use crate::stats::{ClerkStats, TokenCacheStats};
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

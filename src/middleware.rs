@@ -1,14 +1,20 @@
-//! The two middlewares: [`ClerkWithAuth`] (lax) and [`ClerkRequireAuth`] (strict).
+//! The middleware (top layer): [`ClerkWithAuth`] (lax) and [`ClerkRequireAuth`] (strict), one
+//! implementation, [`ClerkAuth`], whose type parameter says which.
 
-use std::future::{ready, Ready};
+use std::fmt;
+use std::future::{ready, Future, Ready};
+use std::marker::PhantomData;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use actix_service::{forward_ready, Service, Transform};
 use actix_web::body::EitherBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
-use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
 use crate::auth::{Auth, AuthState};
@@ -25,21 +31,47 @@ pub const AUTH_MESSAGE_HEADER: &str = "x-clerk-auth-message";
 
 type ErrorHook = Arc<dyn Fn(ClerkError, &HttpRequest) -> HttpResponse + Send + Sync>;
 
-#[derive(Clone)]
-struct Options {
-    config: ClerkConfig,
-    auth_headers: bool,
-    on_error: Option<ErrorHook>,
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// Whether a [`ClerkAuth`] lets signed-out requests through ([`Lax`]) or not ([`Strict`]).
+pub trait Mode: sealed::Sealed + 'static {
+    /// `true` for [`Strict`].
+    const STRICT: bool;
+}
+
+/// The mode of [`ClerkWithAuth`]: every request reaches the handler.
+#[derive(Debug, Clone, Copy)]
+pub struct Lax;
+
+/// The mode of [`ClerkRequireAuth`]: signed-out requests never reach the handler.
+#[derive(Debug, Clone, Copy)]
+pub struct Strict;
+
+impl sealed::Sealed for Lax {}
+impl sealed::Sealed for Strict {}
+impl Mode for Lax {
+    const STRICT: bool = false;
+}
+impl Mode for Strict {
+    const STRICT: bool = true;
 }
 
 /// Lax middleware, the counterpart of `ClerkExpressWithAuth`: every request reaches the
-/// handler with an [`Auth`] in its extensions, signed in or signed out with Clerk's reason.
+/// handler with an [`Auth`] in its extensions, signed in or signed out with Clerk's reason
+/// (and, when signed out, `x-clerk-auth-*` headers on the response, also when the handler
+/// fails).
+///
+/// [`on_error`](ClerkAuth::on_error) is handed only key-source outages (no decision possible:
+/// JWKS unavailable, `secret-key-invalid`); without a hook such a request continues signed
+/// out with that reason, as Clerk's lax middleware does.
 ///
 /// ```no_run
 /// use actix_clerk::{Auth, ClerkConfig, ClerkWithAuth};
 /// use actix_web::{web, App, HttpServer, Responder};
 ///
-/// async fn feed(auth: web::ReqData<Auth>) -> impl Responder {
+/// async fn feed(auth: Auth) -> impl Responder {
 ///     match auth.user_id() {
 ///         Some(user) => format!("feed for {user}"),
 ///         None => "public feed".to_owned(),
@@ -47,8 +79,8 @@ struct Options {
 /// }
 ///
 /// #[actix_web::main]
-/// async fn main() -> std::io::Result<()> {
-///     let clerk = ClerkConfig::from_env().map_err(std::io::Error::other)?;
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let clerk = ClerkConfig::from_env()?;
 ///     HttpServer::new(move || {
 ///         App::new().service(
 ///             web::scope("/public")
@@ -58,32 +90,33 @@ struct Options {
 ///     })
 ///     .bind(("127.0.0.1", 3000))?
 ///     .run()
-///     .await
+///     .await?;
+///     Ok(())
 /// }
 /// ```
-#[derive(Clone)]
-#[must_use]
-pub struct ClerkWithAuth {
-    opts: Options,
-}
+pub type ClerkWithAuth = ClerkAuth<Lax>;
 
 /// Strict middleware, the counterpart of `ClerkExpressRequireAuth`: a signed-out request
 /// never reaches the handler; it becomes a [`ClerkError`] answered by its
-/// [`ResponseError`](actix_web::ResponseError) (`401`, or `503` when the keys are
-/// unavailable), by the [`on_error`](ClerkRequireAuth::on_error) hook, or by actix's
-/// `ErrorHandlers` (the error stays attached to the response).
+/// [`ResponseError`] (see [`ClerkError`] for the exact `401`/`503` answers), by the
+/// [`on_error`](ClerkAuth::on_error) hook, or by actix's `ErrorHandlers` (the error stays
+/// attached to the response).
+///
+/// [`on_error`](ClerkAuth::on_error) is handed every rejection:
+/// [`ClerkError::Unauthenticated`] (signed out: no token, invalid, expired, …) and
+/// [`ClerkError::KeysUnavailable`] (no decision possible).
 ///
 /// ```no_run
 /// use actix_clerk::{Auth, ClerkConfig, ClerkRequireAuth};
 /// use actix_web::{web, App, HttpResponse, HttpServer};
 ///
-/// async fn me(auth: web::ReqData<Auth>) -> web::Json<Auth> {
-///     web::Json(auth.into_inner())
+/// async fn me(auth: Auth) -> web::Json<Auth> {
+///     web::Json(auth)
 /// }
 ///
 /// #[actix_web::main]
-/// async fn main() -> std::io::Result<()> {
-///     let clerk = ClerkConfig::from_env().map_err(std::io::Error::other)?;
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let clerk = ClerkConfig::from_env()?;
 ///     HttpServer::new(move || {
 ///         App::new().service(
 ///             web::scope("/api")
@@ -96,57 +129,80 @@ pub struct ClerkWithAuth {
 ///     })
 ///     .bind(("127.0.0.1", 3000))?
 ///     .run()
-///     .await
+///     .await?;
+///     Ok(())
 /// }
 /// ```
-#[derive(Clone)]
+pub type ClerkRequireAuth = ClerkAuth<Strict>;
+
+/// The middleware behind [`ClerkWithAuth`] (`ClerkAuth<Lax>`) and [`ClerkRequireAuth`]
+/// (`ClerkAuth<Strict>`); use those names.
 #[must_use]
-pub struct ClerkRequireAuth {
+pub struct ClerkAuth<M: Mode> {
     opts: Options,
+    mode: PhantomData<M>,
 }
 
-macro_rules! shared_setters {
-    ($ty:ident) => {
-        impl $ty {
-            /// The middleware for this configuration. `x-clerk-auth-*` headers are on.
-            pub fn new(config: ClerkConfig) -> Self {
-                $ty {
-                    opts: Options {
-                        config,
-                        auth_headers: true,
-                        on_error: None,
-                    },
-                }
-            }
+#[derive(Clone)]
+struct Options {
+    config: ClerkConfig,
+    auth_headers: bool,
+    on_error: Option<ErrorHook>,
+}
 
-            /// Whether signed-out responses carry `x-clerk-auth-status`, `x-clerk-auth-reason`
-            /// and `x-clerk-auth-message` as `@clerk/express` does (default: on).
-            pub fn auth_headers(mut self, enabled: bool) -> Self {
-                self.opts.auth_headers = enabled;
-                self
-            }
+impl<M: Mode> Clone for ClerkAuth<M> {
+    fn clone(&self) -> Self {
+        ClerkAuth {
+            opts: self.opts.clone(),
+            mode: PhantomData,
         }
-    };
-}
-shared_setters!(ClerkWithAuth);
-shared_setters!(ClerkRequireAuth);
-
-impl ClerkWithAuth {
-    /// Answers key-source outages (no decision possible) with the application's own response.
-    /// Without it, such a request continues signed out with reason
-    /// `jwk-remote-failed-to-load`, as Clerk's lax middleware does.
-    pub fn on_error<F>(mut self, hook: F) -> Self
-    where
-        F: Fn(ClerkError, &HttpRequest) -> HttpResponse + Send + Sync + 'static,
-    {
-        self.opts.on_error = Some(Arc::new(hook));
-        self
     }
 }
 
-impl ClerkRequireAuth {
-    /// Maps every rejection to the application's own response, the counterpart of Express's
-    /// `onError` (and of an error handler answering `401 Unauthenticated!`).
+impl<M: Mode> fmt::Debug for ClerkAuth<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(if M::STRICT {
+            "ClerkRequireAuth"
+        } else {
+            "ClerkWithAuth"
+        })
+        .field("config", &self.opts.config)
+        .field("auth_headers", &self.opts.auth_headers)
+        .field("on_error", &self.opts.on_error.is_some())
+        .finish()
+    }
+}
+
+impl<M: Mode> ClerkAuth<M> {
+    /// The middleware for this configuration. `x-clerk-auth-*` headers are on.
+    pub fn new(config: ClerkConfig) -> Self {
+        ClerkAuth {
+            opts: Options {
+                config,
+                auth_headers: true,
+                on_error: None,
+            },
+            mode: PhantomData,
+        }
+    }
+
+    /// Whether signed-out responses carry `x-clerk-auth-status`, `x-clerk-auth-reason` and
+    /// `x-clerk-auth-message` as `@clerk/express` does (default: on).
+    pub fn auth_headers(mut self, enabled: bool) -> Self {
+        self.opts.auth_headers = enabled;
+        self
+    }
+
+    /// Answers rejections with the application's own response, the counterpart of Express's
+    /// `onError`. What reaches the hook depends on the mode: see [`ClerkWithAuth`] and
+    /// [`ClerkRequireAuth`]. The hook gets the [`ClerkError`] (its
+    /// [`error_response`](ResponseError::error_response) is the default answer, should the
+    /// hook want to start from it).
+    ///
+    /// The protocol headers are kept: a `401` from the hook without `WWW-Authenticate` gets the
+    /// default challenge (`Bearer`, with `error="invalid_token"` when a token was presented,
+    /// as RFC 6750 requires), a `503` without `Retry-After` gets the default one; a hook that
+    /// sets its own keeps it.
     pub fn on_error<F>(mut self, hook: F) -> Self
     where
         F: Fn(ClerkError, &HttpRequest) -> HttpResponse + Send + Sync + 'static,
@@ -203,16 +259,7 @@ fn to_error(decision: &Decision) -> Option<ClerkError> {
     })
 }
 
-async fn decide(opts: &Options, req: &ServiceRequest) -> Decision {
-    let config = req.app_config();
-    let parts = RequestParts {
-        is_get: req.method() == actix_web::http::Method::GET,
-        query: req.query_string(),
-        headers: req.headers(),
-        scheme: if config.secure() { "https" } else { "http" },
-        default_host: config.host(),
-    };
-    let decision = authenticate(&opts.config.inner, &parts).await;
+fn log_decision(decision: &Decision) {
     match decision.auth.reason() {
         None => {
             tracing::debug!(status = "signed-in", carrier = ?decision.auth.token_carrier(), "clerk: request authenticated")
@@ -223,88 +270,229 @@ async fn decide(opts: &Options, req: &ServiceRequest) -> Decision {
             "clerk: request not authenticated"
         ),
     }
-    decision
+    #[cfg(feature = "metrics")]
+    crate::metrics::decision(decision.auth.reason());
 }
 
-macro_rules! transform {
-    ($ty:ident, $svc:ident, $strict:expr) => {
-        impl<S, B> Transform<S, ServiceRequest> for $ty
-        where
-            S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>
-                + 'static,
-            B: 'static,
-        {
-            type Response = ServiceResponse<EitherBody<B>>;
-            type Error = actix_web::Error;
-            type Transform = $svc<S>;
-            type InitError = ();
-            type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-            fn new_transform(&self, service: S) -> Self::Future {
-                ready(Ok($svc {
-                    service: Rc::new(service),
-                    opts: Rc::new(self.opts.clone()),
-                }))
-            }
-        }
-
-        #[doc(hidden)]
-        pub struct $svc<S> {
-            service: Rc<S>,
-            opts: Rc<Options>,
-        }
-
-        impl<S, B> Service<ServiceRequest> for $svc<S>
-        where
-            S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>
-                + 'static,
-            B: 'static,
-        {
-            type Response = ServiceResponse<EitherBody<B>>;
-            type Error = actix_web::Error;
-            type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-            forward_ready!(service);
-
-            fn call(&self, req: ServiceRequest) -> Self::Future {
-                let service = Rc::clone(&self.service);
-                let opts = Rc::clone(&self.opts);
-                Box::pin(async move {
-                    let decision = decide(&opts, &req).await;
-                    let strict: bool = $strict;
-                    let error = to_error(&decision);
-                    let reject = match &error {
-                        Some(ClerkError::KeysUnavailable { .. }) => {
-                            strict || opts.on_error.is_some()
-                        }
-                        Some(_) => strict,
-                        None => false,
-                    };
-                    if let (true, Some(err)) = (reject, error) {
-                        let (http_req, _payload) = req.into_parts();
-                        let mut res = match &opts.on_error {
-                            Some(hook) => {
-                                ServiceResponse::new(http_req.clone(), hook(err, &http_req))
-                            }
-                            None => ServiceResponse::from_err(err, http_req),
-                        };
-                        if opts.auth_headers {
-                            add_auth_headers(res.headers_mut(), &decision.auth);
-                        }
-                        return Ok(res.map_into_right_body());
-                    }
-                    let auth = decision.auth;
-                    req.extensions_mut().insert(auth.clone());
-                    let mut res = service.call(req).await?;
-                    if opts.auth_headers {
-                        add_auth_headers(res.headers_mut(), &auth);
-                    }
-                    Ok(res.map_into_left_body())
-                })
-            }
-        }
+async fn decide(config: &ClerkConfig, req: &ServiceRequest) -> Decision {
+    let app = req.app_config();
+    let parts = RequestParts {
+        is_get: req.method() == actix_web::http::Method::GET,
+        query: req.query_string(),
+        headers: req.headers(),
+        scheme: if app.secure() { "https" } else { "http" },
+        default_host: app.host(),
     };
+    authenticate(config.authenticator(), &parts).await
 }
 
-transform!(ClerkWithAuth, ClerkWithAuthMiddleware, false);
-transform!(ClerkRequireAuth, ClerkRequireAuthMiddleware, true);
+/// The hook's response, with the protocol headers of the default one where it has none.
+fn hook_response(hook: &ErrorHook, err: ClerkError, req: &HttpRequest) -> HttpResponse {
+    let default = err.error_response();
+    let mut res = hook(err, req);
+    let keep = match res.status() {
+        StatusCode::UNAUTHORIZED => header::WWW_AUTHENTICATE,
+        StatusCode::SERVICE_UNAVAILABLE => header::RETRY_AFTER,
+        _ => return res,
+    };
+    if !res.headers().contains_key(&keep) {
+        if let Some(v) = default.headers().get(&keep) {
+            res.headers_mut().insert(keep, v.clone());
+        }
+    }
+    res
+}
+
+impl<S, B, M> Transform<S, ServiceRequest> for ClerkAuth<M>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+    M: Mode,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = ClerkAuthMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(ClerkAuthMiddleware {
+            service: Rc::new(service),
+            opts: Rc::new(self.opts.clone()),
+            strict: M::STRICT,
+        }))
+    }
+}
+
+/// The service [`ClerkAuth`] wraps around the application's (not used directly).
+#[doc(hidden)]
+pub struct ClerkAuthMiddleware<S> {
+    service: Rc<S>,
+    opts: Rc<Options>,
+    strict: bool,
+}
+
+impl<S> fmt::Debug for ClerkAuthMiddleware<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClerkAuthMiddleware")
+            .field("strict", &self.strict)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The answer once the request is decided (the signed-in case goes without it: see
+/// [`ClerkAuthMiddleware::call`]).
+async fn finish<S, B>(
+    service: Rc<S>,
+    opts: Rc<Options>,
+    strict: bool,
+    req: ServiceRequest,
+    decision: Decision,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    let error = to_error(&decision);
+    let reject = match &error {
+        Some(ClerkError::KeysUnavailable { .. }) => strict || opts.on_error.is_some(),
+        Some(_) => strict,
+        None => false,
+    };
+    if let (true, Some(err)) = (reject, error) {
+        let (http_req, _payload) = req.into_parts();
+        let mut res = match &opts.on_error {
+            Some(hook) => {
+                let response = hook_response(hook, err, &http_req);
+                ServiceResponse::new(http_req, response)
+            }
+            None => ServiceResponse::from_err(err, http_req),
+        };
+        if opts.auth_headers {
+            add_auth_headers(res.headers_mut(), &decision.auth);
+        }
+        return Ok(res.map_into_right_body());
+    }
+    let auth = decision.auth;
+    req.extensions_mut().insert(auth.clone());
+    // A handler's `Err` comes back as a response (with the error attached); an `Err` here is
+    // an inner middleware's. Either way a signed-out answer carries the headers.
+    let mut res = match service.call(req).await {
+        Ok(res) => res,
+        Err(e) if opts.auth_headers && !auth.is_signed_in() => {
+            let mut headers = HeaderMap::new();
+            add_auth_headers(&mut headers, &auth);
+            return Err(WithAuthHeaders { inner: e, headers }.into());
+        }
+        Err(e) => return Err(e),
+    };
+    if opts.auth_headers {
+        add_auth_headers(res.headers_mut(), &auth);
+    }
+    Ok(res.map_into_left_body())
+}
+
+/// An inner service's error on a signed-out request: answered as that error is, plus the
+/// `x-clerk-auth-*` headers.
+struct WithAuthHeaders {
+    inner: actix_web::Error,
+    headers: HeaderMap,
+}
+
+impl fmt::Debug for WithAuthHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl fmt::Display for WithAuthHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.inner, f)
+    }
+}
+
+impl ResponseError for WithAuthHeaders {
+    fn status_code(&self) -> StatusCode {
+        self.inner.as_response_error().status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = self.inner.error_response();
+        for (name, value) in &self.headers {
+            res.headers_mut().insert(name.clone(), value.clone());
+        }
+        res
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`ClerkAuthMiddleware`] (not used directly).
+    #[doc(hidden)]
+    #[project = ClerkFutureProj]
+    pub enum ClerkFuture<F, B> {
+        /// Signed in from the token cache: the application's own future, nothing boxed.
+        Passed { #[pin] fut: F },
+        /// Everything else.
+        Decided { fut: LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, actix_web::Error>> },
+    }
+}
+
+impl<F, B> Future for ClerkFuture<F, B>
+where
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+{
+    type Output = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ClerkFutureProj::Passed { fut } => fut
+                .poll(cx)
+                .map(|r| r.map(ServiceResponse::map_into_left_body)),
+            ClerkFutureProj::Decided { fut } => fut.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<S, B> Service<ServiceRequest> for ClerkAuthMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = ClerkFuture<S::Future, B>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        let opts = Rc::clone(&self.opts);
+        let strict = self.strict;
+        let is_get = req.method() == actix_web::http::Method::GET;
+        // The common request: a token the cache holds, signed in. Decided without waiting,
+        // and the application's future is returned as it is.
+        if let Some(decision) = opts
+            .config
+            .authenticator()
+            .decide_cached(req.headers(), is_get)
+        {
+            log_decision(&decision);
+            if decision.auth.is_signed_in() {
+                req.extensions_mut().insert(decision.auth);
+                return ClerkFuture::Passed {
+                    fut: service.call(req),
+                };
+            }
+            return ClerkFuture::Decided {
+                fut: Box::pin(finish(service, opts, strict, req, decision)),
+            };
+        }
+        ClerkFuture::Decided {
+            fut: Box::pin(async move {
+                let decision = decide(&opts.config, &req).await;
+                log_decision(&decision);
+                finish(service, opts, strict, req, decision).await
+            }),
+        }
+    }
+}

@@ -1,4 +1,5 @@
-//! Verifying a session token: Clerk's checks, in Clerk's order, first failure wins.
+//! The verifier (above the key store): a decoded token's kind, key, `typ`, `alg`, signature and
+//! claims, checked in Clerk's order, first failure wins.
 
 use std::borrow::Cow;
 
@@ -6,9 +7,36 @@ use jsonwebtoken::Algorithm;
 use serde_json::Value;
 
 use crate::auth::{SessionClaims, TokenCarrier};
-use crate::config::ConfigInner;
 use crate::error::Reason;
-use crate::jwt::{self, date_from_seconds, js_stringify, prop, prop_opt, utc_string, DecodedJwt};
+use crate::js::{date_from_seconds, js_stringify, prop, prop_opt, truthy, utc_string};
+use crate::jwt::{self, DecodedJwt};
+use crate::keys::KeyStore;
+
+/// The claim rules of a configuration: what `aud`, `azp` and the time claims are checked
+/// against.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ClaimRules {
+    pub authorized_parties: Vec<String>,
+    /// `authorized_parties` joined with `,`, as Clerk's message prints them.
+    pub authorized_parties_text: String,
+    pub audience: Vec<String>,
+    pub clock_skew_ms: f64,
+}
+
+/// Keys plus claim rules: everything needed to verify a token.
+#[derive(Debug, Clone)]
+pub(crate) struct Verifier {
+    pub keys: KeyStore,
+    pub rules: ClaimRules,
+}
+
+/// A token that passed every check.
+pub(crate) struct Verified {
+    /// Its time claims, for the re-checks of later cache hits.
+    pub times: TimeClaims,
+    /// The generation of the key set whose key verified it.
+    pub key_generation: u64,
+}
 
 /// Clerk's action text for token-shape problems.
 pub(crate) const ACTION_ENSURE_CLERK_JWT: &str =
@@ -115,14 +143,15 @@ fn kid_text(header: &Value) -> Cow<'_, str> {
 /// `Ok` when every check passes (the claims are then `d.payload`, an object), with the time
 /// claims for the verified-token cache.
 pub(crate) async fn verify_decoded(
-    cfg: &ConfigInner,
+    verifier: &Verifier,
     d: &DecodedJwt<'_>,
     now: f64,
-) -> Result<TimeClaims, Failure> {
+) -> Result<Verified, Failure> {
     if prop(&d.header, "kid").is_err() {
         return Err(Failure::Bare(Reason::UnexpectedError));
     }
-    let key = match cfg.keys.resolve(&kid_text(&d.header)).await {
+    let rules = &verifier.rules;
+    let (key, key_generation) = match verifier.keys.resolve(&kid_text(&d.header)).await {
         Ok(k) => k,
         Err(f) => {
             return Err(Failure::Token {
@@ -197,15 +226,19 @@ pub(crate) async fn verify_decoded(
             ),
         });
     };
-    check_static_claims(cfg, claims)?;
-    check_time_claims(cfg, claims, now)
+    check_static_claims(rules, claims)?;
+    let times = check_time_claims(rules, claims, now)?;
+    Ok(Verified {
+        times,
+        key_generation,
+    })
 }
 
 /// What a JWK bound to one algorithm says when asked to verify another (WebCrypto's text).
 const ALG_MISMATCH_TEXT: &str = "JWK \"alg\" does not match the requested algorithm";
 
 /// `sub`, `aud`, `azp`: the checks that depend only on the token and the configuration.
-fn check_static_claims(cfg: &ConfigInner, claims: &SessionClaims) -> Result<(), Failure> {
+fn check_static_claims(rules: &ClaimRules, claims: &SessionClaims) -> Result<(), Failure> {
     let sub = claims.get("sub");
     if !matches!(sub, Some(Value::String(_))) {
         return Err(Failure::token(
@@ -217,14 +250,14 @@ fn check_static_claims(cfg: &ConfigInner, claims: &SessionClaims) -> Result<(), 
             Some(ACTION_ENSURE_CLERK_JWT),
         ));
     }
-    if !cfg.audience.is_empty() {
-        check_audience(&cfg.audience, claims.get("aud"))?;
+    if !rules.audience.is_empty() {
+        check_audience(&rules.audience, claims.get("aud"))?;
     }
-    if !cfg.authorized_parties.is_empty() {
+    if !rules.authorized_parties.is_empty() {
         let azp = claims.get("azp");
         let ok = match azp {
             Some(Value::String(s)) => {
-                !s.is_empty() && cfg.authorized_parties.iter().any(|p| p == s)
+                !s.is_empty() && rules.authorized_parties.iter().any(|p| p == s)
             }
             _ => false,
         };
@@ -234,7 +267,7 @@ fn check_static_claims(cfg: &ConfigInner, claims: &SessionClaims) -> Result<(), 
                 format!(
                     "Invalid JWT Authorized party claim (azp) {}. Expected \"{}\".",
                     js_stringify(azp),
-                    cfg.authorized_parties_text
+                    rules.authorized_parties_text
                 ),
                 None,
             ));
@@ -253,7 +286,7 @@ fn check_audience(audience: &[String], aud: Option<&Value>) -> Result<(), Failur
         Some(Value::Array(items))
             if !items.is_empty()
                 && items.iter().all(Value::is_string)
-                && items.iter().any(|v| jwt::truthy(Some(v))) =>
+                && items.iter().any(|v| truthy(Some(v))) =>
         {
             let hit = items
                 .iter()
@@ -293,10 +326,10 @@ impl TimeClaims {
     }
 }
 
-fn expired(cfg: &ConfigInner, exp: f64, now: f64) -> Option<Failure> {
+fn expired(rules: &ClaimRules, exp: f64, now: f64) -> Option<Failure> {
     let expiry = date_from_seconds(exp);
     expiry
-        .is_some_and(|e| e <= now - cfg.clock_skew_ms)
+        .is_some_and(|e| e <= now - rules.clock_skew_ms)
         .then(|| {
             Failure::token(
                 Reason::TokenExpired,
@@ -310,9 +343,9 @@ fn expired(cfg: &ConfigInner, exp: f64, now: f64) -> Option<Failure> {
         })
 }
 
-fn not_active_yet(cfg: &ConfigInner, nbf: f64, now: f64) -> Option<Failure> {
+fn not_active_yet(rules: &ClaimRules, nbf: f64, now: f64) -> Option<Failure> {
     let date = date_from_seconds(nbf);
-    date.is_some_and(|d| d > now + cfg.clock_skew_ms).then(|| {
+    date.is_some_and(|d| d > now + rules.clock_skew_ms).then(|| {
         Failure::token(
             Reason::TokenNotActiveYet,
             format!(
@@ -325,9 +358,9 @@ fn not_active_yet(cfg: &ConfigInner, nbf: f64, now: f64) -> Option<Failure> {
     })
 }
 
-fn issued_in_future(cfg: &ConfigInner, iat: f64, now: f64) -> Option<Failure> {
+fn issued_in_future(rules: &ClaimRules, iat: f64, now: f64) -> Option<Failure> {
     let date = date_from_seconds(iat);
-    date.is_some_and(|d| d > now + cfg.clock_skew_ms).then(|| {
+    date.is_some_and(|d| d > now + rules.clock_skew_ms).then(|| {
         Failure::token(
             Reason::TokenIatInTheFuture,
             format!(
@@ -354,7 +387,7 @@ fn not_a_number(label: &str, value: Option<&Value>) -> Failure {
 /// Steps 10–12: `exp` (required number), `nbf` and `iat` (optional numbers) against `now` with
 /// the configured skew, in Clerk's order; on success, the values for later re-checks.
 pub(crate) fn check_time_claims(
-    cfg: &ConfigInner,
+    rules: &ClaimRules,
     claims: &SessionClaims,
     now: f64,
 ) -> Result<TimeClaims, Failure> {
@@ -362,7 +395,7 @@ pub(crate) fn check_time_claims(
     let exp = exp_value
         .and_then(Value::as_f64)
         .ok_or_else(|| not_a_number("expiry date claim (exp)", exp_value))?;
-    if let Some(f) = expired(cfg, exp, now) {
+    if let Some(f) = expired(rules, exp, now) {
         return Err(f);
     }
     let optional = |name: &str, label: &str| -> Result<Option<f64>, Failure> {
@@ -375,20 +408,20 @@ pub(crate) fn check_time_claims(
         }
     };
     let nbf = optional("nbf", "not before date claim (nbf)")?;
-    if let Some(f) = nbf.and_then(|nbf| not_active_yet(cfg, nbf, now)) {
+    if let Some(f) = nbf.and_then(|nbf| not_active_yet(rules, nbf, now)) {
         return Err(f);
     }
     let iat = optional("iat", "issued at date claim (iat)")?;
-    if let Some(f) = iat.and_then(|iat| issued_in_future(cfg, iat, now)) {
+    if let Some(f) = iat.and_then(|iat| issued_in_future(rules, iat, now)) {
         return Err(f);
     }
     Ok(TimeClaims { exp, nbf, iat })
 }
 
 /// The time checks of [`check_time_claims`] on values already known to be numbers.
-pub(crate) fn check_times(cfg: &ConfigInner, t: &TimeClaims, now: f64) -> Result<(), Failure> {
-    let failure = expired(cfg, t.exp, now)
-        .or_else(|| t.nbf.and_then(|nbf| not_active_yet(cfg, nbf, now)))
-        .or_else(|| t.iat.and_then(|iat| issued_in_future(cfg, iat, now)));
+pub(crate) fn check_times(rules: &ClaimRules, t: &TimeClaims, now: f64) -> Result<(), Failure> {
+    let failure = expired(rules, t.exp, now)
+        .or_else(|| t.nbf.and_then(|nbf| not_active_yet(rules, nbf, now)))
+        .or_else(|| t.iat.and_then(|iat| issued_in_future(rules, iat, now)));
     failure.map_or(Ok(()), Err)
 }

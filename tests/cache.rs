@@ -5,7 +5,6 @@ mod support;
 
 use std::time::Duration;
 
-use actix_clerk::__private::token_cache_len;
 use actix_clerk::{Auth, ClerkConfig, ClerkRequireAuth};
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, StatusCode};
@@ -198,4 +197,8 @@ async fn the_cache_can_be_switched_off() {
         assert_eq!(call(&app, &token).await.0, StatusCode::OK);
     }
     assert_eq!(token_cache_len(&config), 0);
+}
+
+fn token_cache_len(config: &ClerkConfig) -> usize {
+    config.stats().token_cache.map_or(0, |c| c.entries)
 }

@@ -10,7 +10,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_clerk::__private::jwks_fetch_count;
 use actix_clerk::{Auth, ClerkConfig, ClerkConfigBuilder, ClerkRequireAuth, ClerkWithAuth, Reason};
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::StatusCode;
@@ -990,4 +989,8 @@ async fn unparsable_keys_are_skipped() {
         "{}",
         reply.everything()
     );
+}
+
+fn jwks_fetch_count(config: &ClerkConfig) -> u64 {
+    config.stats().jwks_fetches
 }

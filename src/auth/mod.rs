@@ -1,0 +1,277 @@
+//! [`Auth`]: the outcome handed to handlers, the Rust twin of Clerk's auth object.
+//!
+//! - [`json`]: its JSON (Clerk's field order, omitted vs null);
+//! - [`org`]: organisation claims of version 1 and 2 tokens;
+//! - [`has`]: [`Has`], Clerk's fail-closed authorization check.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::error::Reason;
+use crate::js::truthy;
+
+pub(crate) mod has;
+pub(crate) mod json;
+pub(crate) mod org;
+
+use has::{check_billing, check_org, check_reverification, Check};
+pub use has::{Has, Reverification, ReverificationLevel};
+use org::OrgFields;
+
+/// Where the token was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenCarrier {
+    /// `Authorization` header.
+    Header,
+    /// `__session` cookie.
+    Cookie,
+}
+
+impl TokenCarrier {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            TokenCarrier::Header => "header",
+            TokenCarrier::Cookie => "cookie",
+        }
+    }
+}
+
+/// The verified claims of a session token, as sent (every claim, in order).
+pub type SessionClaims = Map<String, Value>;
+
+/// The authentication outcome of a request.
+///
+/// Both middlewares put one into the request extensions; handlers read it with
+/// `web::ReqData<Auth>` (or the [`Authenticated`](crate::Authenticated) extractor).
+/// Cloning is cheap (one reference count).
+///
+/// It serialises to the JSON of Clerk's auth object (`userId`, `sessionId`, `orgId`, …,
+/// `isAuthenticated`), so `web::Json(auth)` answers what Express's `res.json(req.auth)` did.
+///
+/// ```
+/// use actix_clerk::{Auth, Has};
+/// fn can_manage(auth: &Auth) -> bool {
+///     auth.is_signed_in() && auth.has(&Has::permission("org:memberships:manage"))
+/// }
+/// # let _ = can_manage;
+/// ```
+#[derive(Clone)]
+pub struct Auth {
+    inner: Arc<AuthState>,
+}
+
+// Always behind an `Arc`: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum AuthState {
+    SignedIn(SignedIn),
+    SignedOut(SignedOut),
+}
+
+pub(crate) struct SignedIn {
+    pub claims: SessionClaims,
+    pub carrier: TokenCarrier,
+    pub org: OrgFields,
+}
+
+pub(crate) struct SignedOut {
+    pub reason: Reason,
+    pub message: String,
+    pub carrier: Option<TokenCarrier>,
+    /// `pending` for a pending session, else absent.
+    pub session_status: Option<Value>,
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.inner {
+            AuthState::SignedIn(s) => f
+                .debug_struct("Auth::SignedIn")
+                .field("user_id", &self.user_id())
+                .field("session_id", &self.session_id())
+                .field("org_id", &self.org_id())
+                .field("carrier", &s.carrier)
+                .finish_non_exhaustive(),
+            AuthState::SignedOut(s) => f
+                .debug_struct("Auth::SignedOut")
+                .field("reason", &s.reason)
+                .field("message", &s.message)
+                .finish(),
+        }
+    }
+}
+
+impl Auth {
+    /// The outcome of a verified session token, as Clerk's `toAuth()` builds it: signed in,
+    /// signed out for a pending session, or `None` where Clerk's `toAuth()` throws (malformed
+    /// version-2 organisation claims).
+    pub(crate) fn from_verified(claims: SessionClaims, carrier: TokenCarrier) -> Option<Auth> {
+        let org = OrgFields::from_claims(&claims)?;
+        if claims.get("sts").and_then(Value::as_str) == Some("pending") {
+            return Some(Auth::pending(carrier));
+        }
+        Some(Auth {
+            inner: Arc::new(AuthState::SignedIn(SignedIn {
+                claims,
+                carrier,
+                org,
+            })),
+        })
+    }
+
+    pub(crate) fn signed_out(
+        reason: Reason,
+        message: String,
+        carrier: Option<TokenCarrier>,
+    ) -> Auth {
+        Auth {
+            inner: Arc::new(AuthState::SignedOut(SignedOut {
+                reason,
+                message,
+                carrier,
+                session_status: None,
+            })),
+        }
+    }
+
+    pub(crate) fn pending(carrier: TokenCarrier) -> Auth {
+        Auth {
+            inner: Arc::new(AuthState::SignedOut(SignedOut {
+                reason: Reason::SessionPending,
+                message: String::new(),
+                carrier: Some(carrier),
+                session_status: Some(Value::String("pending".into())),
+            })),
+        }
+    }
+
+    pub(crate) fn state(&self) -> &AuthState {
+        &self.inner
+    }
+
+    fn session(&self) -> Option<&SignedIn> {
+        match &*self.inner {
+            AuthState::SignedIn(s) => Some(s),
+            AuthState::SignedOut(_) => None,
+        }
+    }
+
+    fn claim_str(&self, name: &str) -> Option<&str> {
+        self.session()?.claims.get(name)?.as_str()
+    }
+
+    /// Whether the request carries a valid, active session.
+    pub fn is_signed_in(&self) -> bool {
+        self.session().is_some()
+    }
+
+    /// Clerk's reason for a signed-out request (`None` when signed in).
+    pub fn reason(&self) -> Option<Reason> {
+        match &*self.inner {
+            AuthState::SignedOut(s) => Some(s.reason),
+            AuthState::SignedIn(_) => None,
+        }
+    }
+
+    /// Clerk's message for a signed-out request (empty when signed in or when Clerk gives none).
+    pub fn message(&self) -> &str {
+        match &*self.inner {
+            AuthState::SignedOut(s) => &s.message,
+            AuthState::SignedIn(_) => "",
+        }
+    }
+
+    /// Where the token came from, if one was presented.
+    pub fn token_carrier(&self) -> Option<TokenCarrier> {
+        match &*self.inner {
+            AuthState::SignedIn(s) => Some(s.carrier),
+            AuthState::SignedOut(s) => s.carrier,
+        }
+    }
+
+    /// The user (`sub`).
+    pub fn user_id(&self) -> Option<&str> {
+        self.claim_str("sub")
+    }
+
+    /// The session (`sid`).
+    pub fn session_id(&self) -> Option<&str> {
+        self.claim_str("sid")
+    }
+
+    /// The session status (`sts`: `active`, `pending`), when the token carries it.
+    pub fn session_status(&self) -> Option<&str> {
+        match &*self.inner {
+            AuthState::SignedIn(s) => s.claims.get("sts").and_then(Value::as_str),
+            AuthState::SignedOut(s) => s.session_status.as_ref().and_then(Value::as_str),
+        }
+    }
+
+    /// The active organisation's id (v1 `org_id`, v2 `o.id`).
+    pub fn org_id(&self) -> Option<&str> {
+        self.session()?.org.id.as_ref()?.as_str()
+    }
+
+    /// The user's role in the active organisation, e.g. `org:admin`.
+    pub fn org_role(&self) -> Option<&str> {
+        self.session()?.org.role.as_ref()?.as_str()
+    }
+
+    /// The active organisation's slug.
+    pub fn org_slug(&self) -> Option<&str> {
+        self.session()?.org.slug.as_ref()?.as_str()
+    }
+
+    /// The user's permissions in the active organisation (`org:<feature>:<permission>`).
+    pub fn org_permissions(&self) -> Vec<&str> {
+        self.session()
+            .and_then(|s| s.org.permissions.as_ref())
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// The impersonating actor (`act`), if any.
+    pub fn actor(&self) -> Option<&Value> {
+        self.session()?.claims.get("act")
+    }
+
+    /// Minutes since the first and second factor were verified (`fva`; -1 = never).
+    pub fn factor_verification_age(&self) -> Option<[i64; 2]> {
+        let fva = self.session()?.claims.get("fva")?.as_array()?;
+        match fva.as_slice() {
+            [a, b] => Some([a.as_i64()?, b.as_i64()?]),
+            _ => None,
+        }
+    }
+
+    /// All claims of the verified token.
+    pub fn session_claims(&self) -> Option<&SessionClaims> {
+        self.session().map(|s| &s.claims)
+    }
+
+    /// One claim of the verified token.
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.session()?.claims.get(name)
+    }
+
+    /// Clerk's `has()`: fail-closed authorization. False when signed out; otherwise every
+    /// dimension asked (role/permission, feature/plan, reverification) must pass, and at least
+    /// one must be asked.
+    pub fn has(&self, check: &Has) -> bool {
+        let Some(s) = self.session() else {
+            return false;
+        };
+        if !truthy(s.claims.get("sub")) {
+            return false;
+        }
+        let results = [
+            check_org(check, &s.org),
+            check_billing(check, &s.claims),
+            check_reverification(check, s.claims.get("fva")),
+        ];
+        results.contains(&Check::Pass) && results.iter().all(|r| *r != Check::Fail)
+    }
+}

@@ -1,0 +1,381 @@
+//! The authenticator (above the token cache and the verifier): request → token source
+//! (Authorization header, else cookies, by Clerk's rules) → [`Decision`].
+//!
+//! - [`header`]: the `Authorization` header as Clerk parses it;
+//! - [`cookies`]: the `cookie` package's parser and the suffixed/plain cookie choice;
+//! - [`origin`]: query parameters, URL origins, cross-origin navigations.
+
+use std::borrow::Cow;
+
+use actix_web::http::header::{HeaderMap, HeaderValue, AUTHORIZATION, COOKIE};
+use serde_json::Value;
+
+use crate::auth::{Auth, TokenCarrier};
+use crate::cache::{Lookup, TokenCache};
+use crate::error::Reason;
+use crate::instance::{InstanceType, PublishableKey};
+use crate::js::{self, prop};
+use crate::jwt::{self, DecodedJwt};
+use crate::verify::{self, Failure, Verifier};
+
+pub(crate) mod cookies;
+pub(crate) mod header;
+pub(crate) mod origin;
+
+use cookies::{present, uses_suffixed, ClerkCookies};
+use header::{header_text, header_token, header_token_bytes, trim_sp_tab, trim_sp_tab_bytes};
+use origin::{cross_origin_navigation, query_param};
+
+/// Everything that decides a request: the instance, the verifier, the verified-token cache.
+#[derive(Debug)]
+pub(crate) struct Authenticator {
+    pub publishable_key: Option<PublishableKey>,
+    pub verifier: Verifier,
+    pub cache: Option<TokenCache>,
+}
+
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCache").finish_non_exhaustive()
+    }
+}
+
+/// What the decision needs from a request.
+pub(crate) struct RequestParts<'r> {
+    pub is_get: bool,
+    pub query: &'r str,
+    pub headers: &'r HeaderMap,
+    /// `https` when the connection is TLS, else `http`.
+    pub scheme: &'r str,
+    /// The server's own host, used when the request has no `Host` header.
+    pub default_host: &'r str,
+}
+
+/// The outcome plus what the response headers and the strict middleware need.
+pub(crate) struct Decision {
+    pub auth: Auth,
+    /// For key-source outages: seconds before retrying.
+    pub retry_after_secs: Option<u64>,
+}
+
+fn signed_out(reason: Reason, message: String, carrier: Option<TokenCarrier>) -> Decision {
+    Decision {
+        auth: Auth::signed_out(reason, message, carrier),
+        retry_after_secs: None,
+    }
+}
+
+/// `handleSessionTokenError`: a verification failure as the request's outcome.
+fn from_failure(f: Failure, carrier: TokenCarrier, is_get: bool) -> Decision {
+    let message = f.full_message(carrier);
+    match f {
+        Failure::Bare(reason) => signed_out(reason, message, Some(carrier)),
+        Failure::Token {
+            reason,
+            retry_after_secs,
+            ..
+        } => {
+            let reason = match reason {
+                Reason::TokenExpired if is_get => Reason::SessionTokenExpiredNoRefreshCookie,
+                Reason::TokenExpired => Reason::SessionTokenExpiredNonGet,
+                Reason::TokenNotActiveYet => Reason::SessionTokenNbf,
+                Reason::TokenIatInTheFuture => Reason::SessionTokenIatInTheFuture,
+                other => other,
+            };
+            Decision {
+                auth: Auth::signed_out(reason, message, Some(carrier)),
+                retry_after_secs,
+            }
+        }
+    }
+}
+
+/// The verified-token cache's answer, before any decoding: a token verified earlier skips
+/// decoding, the token-kind checks and the signature, and gets its time claims re-checked.
+/// A hit is also where a refresh ahead of the keys starts (it never reaches the key store).
+fn cached(
+    cfg: &Authenticator,
+    token: &[u8],
+    carrier: TokenCarrier,
+    client_uat: f64,
+    is_get: bool,
+) -> Option<Decision> {
+    let cache = cfg.cache.as_ref()?;
+    let keys = &cfg.verifier.keys;
+    let lookup = cache.get(
+        token,
+        carrier,
+        client_uat,
+        keys.current_generation(),
+        &cfg.verifier.rules,
+        verify::now_ms(),
+    );
+    let decision = match lookup {
+        Lookup::Miss => return None,
+        Lookup::Hit(Ok(auth)) => Decision {
+            auth,
+            retry_after_secs: None,
+        },
+        Lookup::Hit(Err(f)) => from_failure(f, carrier, is_get),
+        Lookup::IatBeforeClientUat => signed_out(
+            Reason::SessionTokenIatBeforeClientUat,
+            String::new(),
+            Some(carrier),
+        ),
+    };
+    keys.refresh_if_due();
+    Some(decision)
+}
+
+impl Authenticator {
+    /// The common request, decided without waiting: one `Authorization` line whose token the
+    /// cache holds. Looks the cache up on the raw header bytes (no copy, no validation: a
+    /// cached token is plain ASCII, so only an identical byte string can match). `None`: go
+    /// the full way ([`authenticate`]).
+    pub(crate) fn decide_cached(&self, headers: &HeaderMap, is_get: bool) -> Option<Decision> {
+        self.cache.as_ref()?;
+        let mut lines = headers.get_all(AUTHORIZATION);
+        let value = lines.next()?;
+        if lines.next().is_some() {
+            return None;
+        }
+        let token = header_token_bytes(trim_sp_tab_bytes(value.as_bytes()))?;
+        cached(self, token, TokenCarrier::Header, 0.0, is_get)
+    }
+}
+
+/// Verifies a session token and builds the signed-in outcome (stored in the cache).
+async fn verify_session(
+    cfg: &Authenticator,
+    token: &str,
+    d: DecodedJwt<'_>,
+    carrier: TokenCarrier,
+    is_get: bool,
+) -> Decision {
+    let now = verify::now_ms();
+    match verify::verify_decoded(&cfg.verifier, &d, now).await {
+        Ok(verified) => {
+            let Value::Object(claims) = d.payload else {
+                return signed_out(Reason::UnexpectedError, String::new(), Some(carrier));
+            };
+            if carrier == TokenCarrier::Cookie && !js::truthy(claims.get("azp")) {
+                warn_cookie_without_azp();
+            }
+            // Clerk's toAuth() throws on malformed organisation claims: a 500 in Express,
+            // signed out here (as Clerk itself does for the same token in a cookie).
+            let Some(auth) = Auth::from_verified(claims, carrier) else {
+                return signed_out(Reason::UnexpectedError, String::new(), Some(carrier));
+            };
+            if let Some(cache) = &cfg.cache {
+                cache.insert(token, verified.times, &auth, verified.key_generation);
+            }
+            Decision {
+                auth,
+                retry_after_secs: None,
+            }
+        }
+        Err(f) => from_failure(f, carrier, is_get),
+    }
+}
+
+fn warn_cookie_without_azp() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        tracing::warn!("clerk: a session token from a cookie is missing the azp claim; configure authorized parties");
+    });
+}
+
+/// Decides one request.
+pub(crate) async fn authenticate(cfg: &Authenticator, req: &RequestParts<'_>) -> Decision {
+    let mut lines = req.headers.get_all(AUTHORIZATION);
+    let authorization = lines.next().map(header_text);
+    if lines.next().is_some() {
+        return ambiguous_authorization(req.headers.get_all(AUTHORIZATION));
+    }
+    // A Fetch `Headers` strips leading and trailing HTTP whitespace from values.
+    if let Some(token) = authorization
+        .as_deref()
+        .map(trim_sp_tab)
+        .and_then(header_token)
+    {
+        return authenticate_header(cfg, token, req.is_get).await;
+    }
+    let cookie_text: Cow<'_, str> = {
+        let mut values = req.headers.get_all(COOKIE);
+        match (values.next(), values.next()) {
+            (None, _) => Cow::Borrowed(""),
+            (Some(one), None) => header_text(one),
+            (Some(first), Some(second)) => {
+                let mut joined = header_text(first).into_owned();
+                for v in std::iter::once(second).chain(values) {
+                    joined.push_str("; ");
+                    joined.push_str(&header_text(v));
+                }
+                Cow::Owned(joined)
+            }
+        }
+    };
+    authenticate_cookies(cfg, &cookie_text, req).await
+}
+
+/// Two or more `Authorization` lines (contract §12, ours): never signed in with one of them (a
+/// proxy in front may have checked the other). The lines are joined as a Fetch `Headers` joins
+/// them (each trimmed, `", "` between), which is what Clerk on a Fetch runtime reads: its token
+/// (or, when Clerk's parse finds none, the whole value) cannot decode, and the answer is
+/// `token-invalid` with Clerk's decoding message for it.
+fn ambiguous_authorization<'h>(lines: impl Iterator<Item = &'h HeaderValue>) -> Decision {
+    let joined = header::fetch_joined(lines);
+    let token = header_token(&joined).unwrap_or(&joined);
+    let error = jwt::decode(token).err().unwrap_or(jwt::DecodeError::Decode);
+    tracing::debug!("clerk: request with several Authorization lines refused as ambiguous");
+    from_failure(token_invalid(error), TokenCarrier::Header, true)
+}
+
+async fn authenticate_header(cfg: &Authenticator, token: &str, is_get: bool) -> Decision {
+    let carrier = TokenCarrier::Header;
+    if let Some(decision) = cached(cfg, token.as_bytes(), carrier, 0.0, is_get) {
+        return decision;
+    }
+    let decoded = jwt::decode(token);
+    if verify::is_machine_jwt(token, decoded.as_ref().ok())
+        || verify::has_non_session_category(decoded.as_ref().ok())
+    {
+        return signed_out(Reason::TokenTypeMismatch, String::new(), Some(carrier));
+    }
+    match decoded {
+        Err(e) => from_failure(token_invalid(e), carrier, is_get),
+        Ok(d) => verify_session(cfg, token, d, carrier, is_get).await,
+    }
+}
+
+/// A token that does not decode: Clerk's `token-invalid` with the decoding message.
+fn token_invalid(e: jwt::DecodeError) -> Failure {
+    Failure::Token {
+        reason: Reason::TokenInvalid,
+        text: e.message().to_owned(),
+        action: None,
+        retry_after_secs: None,
+    }
+}
+
+async fn authenticate_cookies(
+    cfg: &Authenticator,
+    cookie_text: &str,
+    req: &RequestParts<'_>,
+) -> Decision {
+    let carrier = TokenCarrier::Cookie;
+    let now = verify::now_ms();
+    let suffix = cfg
+        .publishable_key
+        .as_ref()
+        .map(|p| p.cookie_suffix.as_str());
+    let cookies = ClerkCookies::parse(cookie_text, suffix);
+    // With a publishable key, choosing the cookie pair reads the unverified session cookies;
+    // each is decoded once here and the chosen one is reused below.
+    let with_pk = cfg.publishable_key.is_some();
+    let decoded_plain = present(&cookies.session)
+        .filter(|_| with_pk)
+        .and_then(|t| jwt::decode(t).ok());
+    let decoded_sfx = present(&cookies.session_sfx)
+        .filter(|_| with_pk)
+        .and_then(|t| jwt::decode(t).ok());
+    let suffixed = uses_suffixed(
+        cfg.publishable_key.as_ref(),
+        &cookies,
+        &decoded_plain,
+        &decoded_sfx,
+        now,
+    );
+    let mut decoded = if suffixed { decoded_sfx } else { decoded_plain };
+    let (session, uat_text, db_cookie) = if suffixed {
+        (
+            present(&cookies.session_sfx),
+            present(&cookies.client_uat_sfx),
+            present(&cookies.db_jwt_sfx),
+        )
+    } else {
+        (
+            present(&cookies.session),
+            present(&cookies.client_uat),
+            present(&cookies.db_jwt),
+        )
+    };
+    let uat = uat_text
+        .map(js::parse_int)
+        .filter(|u| !u.is_nan())
+        .unwrap_or(0.0);
+    let has_uat = uat != 0.0;
+    let dev = cfg
+        .publishable_key
+        .as_ref()
+        .is_some_and(|p| p.instance == InstanceType::Development);
+    if dev {
+        if query_param(req.query, "__clerk_redirect_url").is_some_and(|v| !v.is_empty()) {
+            return signed_out(Reason::PrimaryRespondsToSyncing, String::new(), None);
+        }
+        let query_db = query_param(req.query, "__clerk_db_jwt");
+        if query_db.is_some() {
+            return signed_out(Reason::DevBrowserSync, String::new(), None);
+        }
+        if db_cookie.is_none() {
+            return signed_out(Reason::DevBrowserMissing, String::new(), None);
+        }
+    }
+    let token = match (has_uat, session) {
+        (false, None) => return signed_out(Reason::SessionTokenAndUatMissing, String::new(), None),
+        (false, Some(_)) => {
+            return signed_out(
+                Reason::SessionTokenWithoutClientUat,
+                String::new(),
+                Some(carrier),
+            )
+        }
+        (true, None) => {
+            return signed_out(Reason::ClientUatWithoutSessionToken, String::new(), None)
+        }
+        (true, Some(token)) => token,
+    };
+    if let Some(decision) = cached(cfg, token.as_bytes(), carrier, uat, req.is_get) {
+        return after_cookie_verification(cfg, req, &cookies, decision);
+    }
+    let d = match decoded.take().map_or_else(|| jwt::decode(token), Ok) {
+        Ok(d) => d,
+        Err(e) => return from_failure(token_invalid(e), carrier, req.is_get),
+    };
+    if verify::is_machine_jwt(token, Some(&d)) || verify::has_non_session_category(Some(&d)) {
+        return signed_out(Reason::TokenTypeMismatch, String::new(), Some(carrier));
+    }
+    let Ok(iat) = prop(&d.payload, "iat") else {
+        return signed_out(Reason::UnexpectedError, String::new(), Some(carrier));
+    };
+    if js::to_number(iat) < uat {
+        return signed_out(
+            Reason::SessionTokenIatBeforeClientUat,
+            String::new(),
+            Some(carrier),
+        );
+    }
+    let decision = verify_session(cfg, token, d, carrier, req.is_get).await;
+    after_cookie_verification(cfg, req, &cookies, decision)
+}
+
+/// A verified cookie token on a cross-origin document navigation: Clerk redirects to its
+/// handshake, which an API answer reports as signed out with the same reason.
+fn after_cookie_verification(
+    cfg: &Authenticator,
+    req: &RequestParts<'_>,
+    cookies: &ClerkCookies<'_>,
+    decision: Decision,
+) -> Decision {
+    let verified = matches!(decision.auth.reason(), None | Some(Reason::SessionPending));
+    if verified
+        && cross_origin_navigation(cfg.publishable_key.as_ref(), req, cookies.redirect_count())
+    {
+        return signed_out(
+            Reason::PrimaryDomainCrossOriginSync,
+            "Cross-origin request from satellite domain requires handshake".into(),
+            Some(TokenCarrier::Cookie),
+        );
+    }
+    decision
+}
