@@ -66,8 +66,7 @@
 //! - `metrics`: counts decisions by reason and times JWKS fetches through the `metrics`
 //!   facade (nothing on the request path without it).
 
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![warn(missing_docs, missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(
     not(test),

@@ -437,6 +437,15 @@ pin_project_lite::pin_project! {
     }
 }
 
+impl<F, B> fmt::Debug for ClerkFuture<F, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ClerkFuture::Passed { .. } => "ClerkFuture::Passed",
+            ClerkFuture::Decided { .. } => "ClerkFuture::Decided",
+        })
+    }
+}
+
 impl<F, B> Future for ClerkFuture<F, B>
 where
     F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,

@@ -531,10 +531,11 @@ fn start_with_auth(bin: &Path, cfg: &Value) -> (Child, String) {
 /// skew) with Clerk's auth object and `x-clerk-auth-*` headers.
 #[actix_web::test]
 async fn with_auth_example_over_http_matches_clerk() {
-    let doc = generate();
+    // Built first: the messages' current dates are compared within 3 s of Clerk's decisions.
     let bin = with_auth_binary();
-    // awc needs a process-level rustls provider (the crate installs one for its own JWKS client
-    // only when a remote key store is configured).
+    let doc = generate();
+    // This test's own awc client needs a process-level rustls provider (the crate never
+    // installs one).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let client = awc::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
