@@ -1389,23 +1389,8 @@ fn corpus(w: &World) -> Vec<Case> {
             }
             v.push(c);
         }
-        // two Authorization headers: the first one counts (Node keeps the first)
-        v.push(Case::new(
-            "authz/two-headers-garbage-first",
-            vec![
-                ("authorization", b"Bearer garbage".to_vec()),
-                ("authorization", format!("Bearer {good}").into_bytes()),
-            ],
-            out(R_INVALID),
-        ));
-        v.push(Case::new(
-            "authz/two-headers-valid-first",
-            vec![
-                ("authorization", format!("Bearer {good}").into_bytes()),
-                ("authorization", b"Bearer garbage".to_vec()),
-            ],
-            signed_in(user),
-        ));
+        // several Authorization lines (clerk-behaviour.md §12)
+        v.extend(ambiguous_cases(w).into_iter().map(|(case, _)| case));
         // a header token wins over a valid cookie
         v.push(Case::new(
             "authz/garbage-header-valid-cookie",
@@ -1946,6 +1931,159 @@ fn corpus(w: &World) -> Vec<Case> {
     v
 }
 
+/// Clerk's message texts for a token that does not decode.
+const THREE_PARTS: &str = "Invalid JWT form. A JWT consists of three parts separated by dots.";
+const UNDECODABLE: &str =
+    "Invalid JWT form. The header, payload, or signature could not be decoded.";
+
+/// Requests with several Authorization lines (clerk-behaviour.md §12), each with the text of
+/// the crate's token-invalid message: Clerk's decoding message for the value a Fetch runtime
+/// sees (the lines, trimmed, joined with ", "): the token Clerk's header parse finds in it, or,
+/// when it finds none, the whole value.
+///
+/// The expectation is Clerk's outcome for that joined value (checked by
+/// `corpus_expectations_agree_with_clerk`). Where it agrees with the crate (token-invalid: the
+/// parse finds `Bearer <token>,`, which cannot be decoded) the case is in the corpus; where it
+/// does not (no `Bearer` scheme in the joined value, so Clerk reads the cookies, or a first line
+/// `Bearer <token> <more>` whose token Clerk verifies), the case is tagged
+/// `ambiguous-authorization`: `deliberate_ambiguous_authorization` asserts token-invalid.
+/// Every case is sent with and without a valid session cookie of another user.
+fn ambiguous_cases(w: &World) -> Vec<(Case, &'static str)> {
+    let good = w.good();
+    let second = w.tok(json!({"sub": "user_second"}), json!({}));
+    let expired = w.tok(json!({"exp": w.now - 7200}), json!({}));
+    let session_cookie = format!(
+        "__session={}; __client_uat={}",
+        w.tok(json!({"sub": "user_cookie"}), json!({})),
+        w.now - 60
+    );
+    let b = |t: &str| format!("Bearer {t}");
+    let (bg, bs, bx, bf) = (
+        b(&good),
+        b(&second),
+        b("garbage"),
+        b(&w.forged(json!({}), json!({}))),
+    );
+    let (basic, lower, none) = ("Basic dXNlcjpwYXNz", format!("bearer {good}"), "");
+    let (good_junk, expired_junk) = (format!("{bg} junk"), format!("Bearer {expired} junk"));
+    // Clerk without and with the session cookie, where it reads the cookies.
+    let cookies = || Some([out(R_MISSING), signed_in("user_cookie")]);
+    // Clerk verifying the first line's token (the cookie is then unread).
+    let first = |e: Expect| Some([e.clone(), e]);
+
+    let mut v = Vec::new();
+    let mut row = |name: &str, lines: &[&str], message, clerk: Option<[Expect; 2]>| {
+        let headers: Vec<(&'static str, Vec<u8>)> = lines
+            .iter()
+            .map(|l| ("authorization", l.as_bytes().to_vec()))
+            .collect();
+        let mut with_cookie = headers.clone();
+        with_cookie.push(("cookie", session_cookie.clone().into_bytes()));
+        let [without, with] = clerk.clone().unwrap_or([out(R_INVALID), out(R_INVALID)]);
+        for (id, headers, expect) in [
+            (format!("ambiguous/{name}"), headers, without),
+            (format!("ambiguous/{name}-valid-cookie"), with_cookie, with),
+        ] {
+            let mut case = Case::new(id, headers, expect).lax();
+            if clerk.is_some() {
+                case = case.own_test("ambiguous-authorization");
+            }
+            v.push((case, message));
+        }
+    };
+    // Clerk agrees: the joined value is `Bearer <first token>, ...`.
+    row("valid-valid-same", &[&bg, &bg], UNDECODABLE, None);
+    row("valid-valid-other-user", &[&bg, &bs], UNDECODABLE, None);
+    row("valid-garbage", &[&bg, &bx], UNDECODABLE, None);
+    row("garbage-valid", &[&bx, &bg], THREE_PARTS, None);
+    row("forged-valid", &[&bf, &bg], UNDECODABLE, None);
+    row("expired-valid", &[&b(&expired), &bg], UNDECODABLE, None);
+    row("valid-basic", &[&bg, basic], UNDECODABLE, None);
+    row("valid-empty", &[&bg, none], UNDECODABLE, None);
+    row("empty-empty", &[none, none], THREE_PARTS, None);
+    row("three-valid", &[&bg, &bg, &bg], UNDECODABLE, None);
+    row(
+        "three-valid-valid-garbage",
+        &[&bg, &bs, &bx],
+        UNDECODABLE,
+        None,
+    );
+    // Clerk reads past the lines: the joined value's scheme is not `Bearer`, so it reads the
+    // cookies ...
+    row("basic-valid", &[basic, &bg], UNDECODABLE, cookies());
+    row(
+        "lowercase-bearer-valid",
+        &[&lower, &bg],
+        THREE_PARTS,
+        cookies(),
+    );
+    row(
+        "bare-garbage-valid",
+        &["garbage", &bg],
+        UNDECODABLE,
+        cookies(),
+    );
+    row("empty-valid", &[none, &bg], UNDECODABLE, cookies());
+    row("bare-valid-twice", &[&good, &good], THREE_PARTS, cookies());
+    row(
+        "bearer-alone-bare-valid",
+        &["Bearer", &good],
+        UNDECODABLE,
+        cookies(),
+    );
+    row("three-empty", &[none, none, none], THREE_PARTS, cookies());
+    // ... or the first line is `Bearer <token> <more>`, and Clerk verifies <token>.
+    let user = first(signed_in("user_hostile"));
+    row("valid-word-garbage", &[&good_junk, &bx], UNDECODABLE, user);
+    let expired = first(out(R_EXP_GET));
+    row(
+        "expired-word-valid",
+        &[&expired_junk, &bg],
+        UNDECODABLE,
+        expired,
+    );
+
+    // Neither the method nor the instance changes the answer.
+    let two = |first: &str, second: &str| {
+        vec![
+            ("authorization", first.as_bytes().to_vec()),
+            ("authorization", second.as_bytes().to_vec()),
+        ]
+    };
+    let post = Case::new(
+        "ambiguous/valid-garbage-post",
+        two(&bg, &bx),
+        out(R_INVALID),
+    );
+    v.push((post.post().lax(), UNDECODABLE));
+    let post = Case::new(
+        "ambiguous/basic-valid-post",
+        two(basic, &bg),
+        out(R_MISSING),
+    );
+    let post = post.post().lax().own_test("ambiguous-authorization");
+    v.push((post, UNDECODABLE));
+    let dev_cookie = format!(
+        "__session={}; __client_uat={}; __clerk_db_jwt=dvb_x",
+        w.key.sign(&w.header(json!({})), &w.dev_claims(json!({}))),
+        w.now - 60
+    );
+    let mut dev = two(&bg, &bg);
+    dev.push(("cookie", dev_cookie.clone().into_bytes()));
+    let dev = Case::new("ambiguous/dev-valid-valid-dev-cookie", dev, out(R_INVALID));
+    v.push((dev.cfg(Cfg::Dev).lax(), UNDECODABLE));
+    let mut dev = two(none, &bg);
+    dev.push(("cookie", dev_cookie.into_bytes()));
+    let dev = Case::new(
+        "ambiguous/dev-empty-valid-dev-cookie",
+        dev,
+        signed_in("user_hostile"),
+    );
+    let dev = dev.cfg(Cfg::Dev).lax().own_test("ambiguous-authorization");
+    v.push((dev, UNDECODABLE));
+    v
+}
+
 // ---------------------------------------------------------------------------------------------
 // Running cases through real apps
 // ---------------------------------------------------------------------------------------------
@@ -1992,6 +2130,7 @@ struct Observed {
     status: u16,
     reason: Option<String>,
     message: Option<String>,
+    www_authenticate: Option<String>,
     body: Value,
     handler_ran: bool,
     elapsed: Duration,
@@ -2028,6 +2167,7 @@ where
     let status = res.status().as_u16();
     let reason = header_text(&res, "x-clerk-auth-reason");
     let message = header_text(&res, "x-clerk-auth-message");
+    let www_authenticate = header_text(&res, "www-authenticate");
     let bytes = at::read_body(res).await;
     let elapsed = started.elapsed();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
@@ -2035,6 +2175,7 @@ where
         status,
         reason,
         message,
+        www_authenticate,
         body,
         handler_ran: calls.load(Ordering::SeqCst) > before,
         elapsed,
@@ -2079,6 +2220,15 @@ where
             }
             if o.body["reason"] != json!(reason) {
                 problems.push(format!("{}: strict body {}", case.id, o.body));
+            }
+            if !matches!(
+                o.www_authenticate.as_deref(),
+                Some("Bearer" | "Bearer error=\"invalid_token\"")
+            ) {
+                problems.push(format!(
+                    "{}: strict WWW-Authenticate {:?}",
+                    case.id, o.www_authenticate
+                ));
             }
             if o.handler_ran {
                 problems.push(format!(
@@ -2227,6 +2377,7 @@ const OWN_TEST_TAGS: &[&str] = &[
     "trim-whitespace",
     "browser-handshake",
     "refresh-cookie",
+    "ambiguous-authorization",
 ];
 
 /// A deliberate difference (README, "Deliberate differences"): the crate's own documented
@@ -2342,6 +2493,84 @@ async fn deliberate_refresh_cookie() {
         "session-token-expired-refresh-non-eligible-no-refresh-cookie",
     )
     .await;
+}
+
+// DELIBERATE DIFFERENCE (ambiguous-authorization; clerk-behaviour.md §12). A request with several
+// Authorization lines is token-invalid for the crate, whatever the lines and the cookies say.
+// Clerk on a Fetch runtime reads the lines joined with ", ": for these cases its parse of that
+// value gives no token (the scheme is not `Bearer`: first line `Basic`, `bearer`, empty, bare)
+// and it goes on to the cookies (signed in with a valid session cookie), or the first line is
+// `Bearer <token> <more>` and it verifies <token>. `several_authorization_lines_*` checks the
+// message and the response of these and of the cases where Clerk agrees.
+#[actix_web::test]
+async fn deliberate_ambiguous_authorization() {
+    run_deliberate("ambiguous-authorization", R_INVALID).await;
+}
+
+/// Several Authorization lines (clerk-behaviour.md §12) through both middlewares, including the
+/// cases where Clerk would read the cookies or verify the first line's token: always
+/// token-invalid, with Clerk's decoding message for the Fetch-joined value and carrier `header`,
+/// and never signed in by the valid session cookie some of them carry (cookies are not read).
+/// The strict middleware answers 401 with `WWW-Authenticate: Bearer error="invalid_token"` and
+/// never runs the handler; the lax one runs it, signed out.
+#[actix_web::test]
+async fn several_authorization_lines_are_token_invalid_in_both_middlewares() {
+    let w = World::new();
+    let cases = ambiguous_cases(&w);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let prod = build_app(w.config(Cfg::Prod), calls.clone()).await;
+    let dev = build_app(w.config(Cfg::Dev), calls.clone()).await;
+    let mut problems = Vec::new();
+    for (case, text) in &cases {
+        let app = if case.cfg == Cfg::Prod { &prod } else { &dev };
+        let message = format!("{text} (reason=token-invalid, token-carrier=header)");
+        for strict in [true, false] {
+            let o = observe(app, &calls, case, strict).await;
+            let (name, status) = if strict {
+                ("strict", 401)
+            } else {
+                ("lax", 200)
+            };
+            if o.status != status || o.handler_ran == strict {
+                problems.push(format!(
+                    "{} ({name}): status {} handler_ran {}",
+                    case.id, o.status, o.handler_ran
+                ));
+            }
+            if o.reason.as_deref() != Some(R_INVALID) || o.message.as_deref() != Some(&message) {
+                problems.push(format!(
+                    "{} ({name}): reason {:?} message {:?} (want {R_INVALID}, {message:?})",
+                    case.id, o.reason, o.message
+                ));
+            }
+            if strict {
+                if o.www_authenticate.as_deref() != Some("Bearer error=\"invalid_token\"") {
+                    problems.push(format!(
+                        "{} (strict): WWW-Authenticate {:?}",
+                        case.id, o.www_authenticate
+                    ));
+                }
+            } else if o.body["reason"] != json!(R_INVALID)
+                || o.body["message"] != json!(message)
+                || o.body["auth"]["isAuthenticated"] != json!(false)
+                || !o.body["auth"]["userId"].is_null()
+            {
+                problems.push(format!("{} (lax): the handler saw {}", case.id, o.body));
+            }
+        }
+    }
+    let deliberate = cases.iter().filter(|(c, _)| c.own_test.is_some()).count();
+    eprintln!(
+        "several Authorization lines: {} cases ({deliberate} where Clerk reads past them), both middlewares",
+        cases.len()
+    );
+    assert!(cases.len() >= 40 && deliberate >= 10);
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
