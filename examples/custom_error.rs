@@ -11,8 +11,8 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde_json::json;
 
-async fn me(auth: web::ReqData<Auth>) -> web::Json<Auth> {
-    web::Json(auth.into_inner())
+async fn me(auth: Auth) -> web::Json<Auth> {
+    web::Json(auth)
 }
 
 /// Renders any 401 of the app as a problem+json document, using the ClerkError when present.
@@ -35,12 +35,13 @@ fn problem_json<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerRes
 }
 
 #[actix_web::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
-    let clerk = ClerkConfig::from_env().map_err(std::io::Error::other)?;
+    // A configuration problem ends here with a message saying what to set.
+    let clerk = ClerkConfig::from_env()?;
     let server = HttpServer::new(move || {
         App::new()
             // 1. The hook: the middleware answers with the application's response.
@@ -66,5 +67,6 @@ async fn main() -> std::io::Result<()> {
     })
     .bind(("127.0.0.1", port))?;
     println!("custom_error listening at http://localhost:{port} (/hook/me, /handlers/me)");
-    server.run().await
+    server.run().await?;
+    Ok(())
 }

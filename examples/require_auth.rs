@@ -8,17 +8,20 @@
 use actix_clerk::{Auth, ClerkConfig, ClerkRequireAuth};
 use actix_web::{web, App, HttpResponse, HttpServer};
 
-async fn protected_endpoint(auth: web::ReqData<Auth>) -> web::Json<Auth> {
-    web::Json(auth.into_inner())
+// `Auth` extracts the middleware's outcome (and names the problem, should the middleware be
+// missing on this route).
+async fn protected_endpoint(auth: Auth) -> web::Json<Auth> {
+    web::Json(auth)
 }
 
 #[actix_web::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
-    let clerk = ClerkConfig::from_env().map_err(std::io::Error::other)?;
+    // A configuration problem ends here with a message saying what to set.
+    let clerk = ClerkConfig::from_env()?;
 
     // Use the strict middleware that raises an error when unauthenticated
     let server = HttpServer::new(move || {
@@ -35,5 +38,6 @@ async fn main() -> std::io::Result<()> {
     })
     .bind(("127.0.0.1", port))?;
     println!("Example app listening at http://localhost:{port}");
-    server.run().await
+    server.run().await?;
+    Ok(())
 }
