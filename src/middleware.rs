@@ -18,7 +18,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
 use crate::auth::{Auth, AuthState};
-use crate::authenticate::{authenticate, Decision, RequestParts};
+use crate::authenticate::{authenticate, CacheAnswer, Decision, RequestParts};
 use crate::config::ClerkConfig;
 use crate::error::{ClerkError, Reason};
 
@@ -274,10 +274,11 @@ fn log_decision(decision: &Decision) {
     crate::metrics::decision(decision.auth.reason());
 }
 
-async fn decide(config: &ClerkConfig, req: &ServiceRequest) -> Decision {
+async fn decide(config: &ClerkConfig, req: &ServiceRequest, header_cache_missed: bool) -> Decision {
     let app = req.app_config();
     let parts = RequestParts {
         is_get: req.method() == actix_web::http::Method::GET,
+        header_cache_missed,
         query: req.query_string(),
         headers: req.headers(),
         scheme: if app.secure() { "https" } else { "http" },
@@ -480,28 +481,48 @@ where
         let is_get = req.method() == actix_web::http::Method::GET;
         // The common request: a token the cache holds, signed in. Decided without waiting,
         // and the application's future is returned as it is.
-        if let Some(decision) = opts
+        let answer = opts
             .config
             .authenticator()
-            .decide_cached(req.headers(), is_get)
-        {
-            log_decision(&decision);
-            if decision.auth.is_signed_in() {
-                req.extensions_mut().insert(decision.auth);
-                return ClerkFuture::Passed {
-                    fut: service.call(req),
-                };
+            .decide_cached(req.headers(), is_get);
+        let header_cache_missed = match answer {
+            CacheAnswer::Decided(decision) => {
+                return decided(service, opts, strict, req, decision);
             }
-            return ClerkFuture::Decided {
-                fut: Box::pin(finish(service, opts, strict, req, decision)),
-            };
-        }
+            CacheAnswer::Missed => true,
+            CacheAnswer::NotLookedUp => false,
+        };
         ClerkFuture::Decided {
             fut: Box::pin(async move {
-                let decision = decide(&opts.config, &req).await;
+                let decision = decide(&opts.config, &req, header_cache_missed).await;
                 log_decision(&decision);
                 finish(service, opts, strict, req, decision).await
             }),
         }
+    }
+}
+
+/// A request decided without waiting (from the token cache): signed in, the application's own
+/// future, nothing boxed; otherwise the answer is made as for any decision.
+fn decided<S, B>(
+    service: Rc<S>,
+    opts: Rc<Options>,
+    strict: bool,
+    req: ServiceRequest,
+    decision: Decision,
+) -> ClerkFuture<S::Future, B>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    log_decision(&decision);
+    if decision.auth.is_signed_in() {
+        req.extensions_mut().insert(decision.auth);
+        return ClerkFuture::Passed {
+            fut: service.call(req),
+        };
+    }
+    ClerkFuture::Decided {
+        fut: Box::pin(finish(service, opts, strict, req, decision)),
     }
 }

@@ -26,6 +26,16 @@ use cookies::{present, uses_suffixed, ClerkCookies};
 use header::{header_text, header_token, header_token_bytes, trim_sp_tab, trim_sp_tab_bytes};
 use origin::{cross_origin_navigation, query_param};
 
+/// What [`Authenticator::decide_cached`] found.
+pub(crate) enum CacheAnswer {
+    /// The cache decided the request.
+    Decided(Decision),
+    /// The header token is not in the cache: [`authenticate`] with `header_cache_missed`.
+    Missed,
+    /// Not a request the cache can answer alone (no cache, no header token, several lines).
+    NotLookedUp,
+}
+
 /// Everything that decides a request: the instance, the verifier, the verified-token cache.
 #[derive(Debug)]
 pub(crate) struct Authenticator {
@@ -43,6 +53,9 @@ impl std::fmt::Debug for TokenCache {
 /// What the decision needs from a request.
 pub(crate) struct RequestParts<'r> {
     pub is_get: bool,
+    /// The header token was already looked up in the cache ([`Authenticator::decide_cached`])
+    /// and missed: not looked up again.
+    pub header_cache_missed: bool,
     pub query: &'r str,
     pub headers: &'r HeaderMap,
     /// `https` when the connection is TLS, else `http`.
@@ -130,17 +143,22 @@ fn cached(
 impl Authenticator {
     /// The common request, decided without waiting: one `Authorization` line whose token the
     /// cache holds. Looks the cache up on the raw header bytes (no copy, no validation: a
-    /// cached token is plain ASCII, so only an identical byte string can match). `None`: go
-    /// the full way ([`authenticate`]).
-    pub(crate) fn decide_cached(&self, headers: &HeaderMap, is_get: bool) -> Option<Decision> {
-        self.cache.as_ref()?;
-        let mut lines = headers.get_all(AUTHORIZATION);
-        let value = lines.next()?;
-        if lines.next().is_some() {
-            return None;
+    /// cached token is plain ASCII, so only an identical byte string can match).
+    pub(crate) fn decide_cached(&self, headers: &HeaderMap, is_get: bool) -> CacheAnswer {
+        if self.cache.is_none() {
+            return CacheAnswer::NotLookedUp;
         }
-        let token = header_token_bytes(trim_sp_tab_bytes(value.as_bytes()))?;
-        cached(self, token, TokenCarrier::Header, 0.0, is_get)
+        let mut lines = headers.get_all(AUTHORIZATION);
+        let (Some(value), None) = (lines.next(), lines.next()) else {
+            return CacheAnswer::NotLookedUp;
+        };
+        let Some(token) = header_token_bytes(trim_sp_tab_bytes(value.as_bytes())) else {
+            return CacheAnswer::NotLookedUp;
+        };
+        match cached(self, token, TokenCarrier::Header, 0.0, is_get) {
+            Some(decision) => CacheAnswer::Decided(decision),
+            None => CacheAnswer::Missed,
+        }
     }
 }
 
@@ -198,7 +216,7 @@ pub(crate) async fn authenticate(cfg: &Authenticator, req: &RequestParts<'_>) ->
         .map(trim_sp_tab)
         .and_then(header_token)
     {
-        return authenticate_header(cfg, token, req.is_get).await;
+        return authenticate_header(cfg, token, req.is_get, req.header_cache_missed).await;
     }
     let cookie_text: Cow<'_, str> = {
         let mut values = req.headers.get_all(COOKIE);
@@ -231,9 +249,15 @@ fn ambiguous_authorization<'h>(lines: impl Iterator<Item = &'h HeaderValue>) -> 
     from_failure(token_invalid(error), TokenCarrier::Header, true)
 }
 
-async fn authenticate_header(cfg: &Authenticator, token: &str, is_get: bool) -> Decision {
+async fn authenticate_header(
+    cfg: &Authenticator,
+    token: &str,
+    is_get: bool,
+    cache_missed: bool,
+) -> Decision {
     let carrier = TokenCarrier::Header;
-    if let Some(decision) = cached(cfg, token.as_bytes(), carrier, 0.0, is_get) {
+    let lookup = || cached(cfg, token.as_bytes(), carrier, 0.0, is_get);
+    if let Some(decision) = (!cache_missed).then(lookup).flatten() {
         return decision;
     }
     let decoded = jwt::decode(token);
