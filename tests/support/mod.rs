@@ -1,5 +1,7 @@
-//! Test and example support: a local RSA key that mints Clerk-shaped session tokens, and a
-//! local server playing Clerk's Backend API JWKS endpoint (127.0.0.1, port 0) with a hit counter.
+//! Test, example and fuzz support: a local RSA key that mints Clerk-shaped session tokens
+//! (tests, examples and fuzz targets include this file rather than sign tokens themselves), and
+//! a local server playing Clerk's Backend API JWKS endpoint (127.0.0.1, port 0) with a hit
+//! counter.
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,6 +39,16 @@ impl DevKey {
     pub fn generate(kid: &str) -> DevKey {
         let pair =
             RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("RSA key generation");
+        DevKey {
+            pair,
+            kid: kid.to_owned(),
+        }
+    }
+
+    /// A fixed key, from its PKCS#8 DER encoding: for tokens that must stay valid across runs
+    /// (the fuzz targets' committed seed corpora).
+    pub fn from_pkcs8(der: &[u8], kid: &str) -> DevKey {
+        let pair = RsaKeyPair::from_pkcs8(der).expect("PKCS#8 RSA private key");
         DevKey {
             pair,
             kid: kid.to_owned(),
