@@ -96,6 +96,12 @@ impl ClerkConfig {
         ClerkStats::of(&self.inner.authenticator)
     }
 
+    /// Identity of this configuration (shared by its clones): which decisions an inner
+    /// middleware may reuse.
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
     pub(crate) fn authenticator(&self) -> &Authenticator {
         &self.inner.authenticator
     }

@@ -170,6 +170,26 @@ pub enum ClerkError {
         /// Seconds after which a retry is worthwhile.
         retry_after_secs: u64,
     },
+    /// Signed in, but a required check ([`ClerkRequireAuth::require`](crate::ClerkRequireAuth::require),
+    /// [`Auth::protect`](crate::Auth::protect)) fails: `403` with
+    /// `{"error":"forbidden"}`.
+    #[error("forbidden: the session does not pass the route's check")]
+    Forbidden,
+    /// Signed in, and the check fails only for want of a recent enough factor verification:
+    /// `403` with Clerk's reverification body,
+    /// `{"clerk_error":{"type":"forbidden","reason":"reverification-error","metadata":{"reverification":<the asked configuration>}}}`,
+    /// which Clerk's frontend (`useReverification`) answers by asking the user to verify
+    /// again and retrying.
+    #[error("reverification required")]
+    ReverificationRequired {
+        /// The reverification the check asked for.
+        reverification: crate::auth::Reverification,
+    },
+    /// Signed in, a required check fails, and the route hides itself
+    /// ([`ClerkRequireAuth::not_found_when_forbidden`](crate::ClerkRequireAuth::not_found_when_forbidden),
+    /// as Clerk's `auth.protect()` does in Next.js): `404` with an empty body.
+    #[error("not found")]
+    NotFound,
     /// A handler asked for authentication but neither middleware runs on its route.
     #[error("ClerkWithAuth or ClerkRequireAuth must wrap this route to use the Clerk extractors")]
     MissingMiddleware,
@@ -181,7 +201,10 @@ impl ClerkError {
         match self {
             ClerkError::Unauthenticated { reason, .. }
             | ClerkError::KeysUnavailable { reason, .. } => Some(*reason),
-            ClerkError::MissingMiddleware => None,
+            ClerkError::Forbidden
+            | ClerkError::ReverificationRequired { .. }
+            | ClerkError::NotFound
+            | ClerkError::MissingMiddleware => None,
         }
     }
 
@@ -190,7 +213,10 @@ impl ClerkError {
         match self {
             ClerkError::Unauthenticated { message, .. }
             | ClerkError::KeysUnavailable { message, .. } => message,
-            ClerkError::MissingMiddleware => "",
+            ClerkError::Forbidden
+            | ClerkError::ReverificationRequired { .. }
+            | ClerkError::NotFound
+            | ClerkError::MissingMiddleware => "",
         }
     }
 }
@@ -200,6 +226,10 @@ impl ResponseError for ClerkError {
         match self {
             ClerkError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             ClerkError::KeysUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ClerkError::Forbidden | ClerkError::ReverificationRequired { .. } => {
+                StatusCode::FORBIDDEN
+            }
+            ClerkError::NotFound => StatusCode::NOT_FOUND,
             ClerkError::MissingMiddleware => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -237,11 +267,26 @@ impl ResponseError for ClerkError {
                     reason.as_str()
                 ))
             }
+            ClerkError::Forbidden => res
+                .content_type("application/json")
+                .body("{\"error\":\"forbidden\"}"),
+            ClerkError::ReverificationRequired { reverification } => res
+                .content_type("application/json")
+                .body(reverification_body(*reverification)),
+            ClerkError::NotFound => res.finish(),
             ClerkError::MissingMiddleware => res
                 .content_type("text/plain; charset=utf-8")
                 .body("server misconfiguration: Clerk middleware missing on this route"),
         }
     }
+}
+
+/// `JSON.stringify(reverificationError(config))` of Clerk's `@clerk/shared`.
+fn reverification_body(reverification: crate::auth::Reverification) -> String {
+    let config = serde_json::to_string(&reverification).unwrap_or_else(|_| "null".into());
+    format!(
+        "{{\"clerk_error\":{{\"type\":\"forbidden\",\"reason\":\"reverification-error\",\"metadata\":{{\"reverification\":{config}}}}}}}"
+    )
 }
 
 /// A configuration problem, found when the configuration is built.

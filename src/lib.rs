@@ -93,7 +93,7 @@ mod stats;
 mod verify;
 
 pub use crate::auth::{
-    Auth, Has, Reverification, ReverificationLevel, SessionClaims, TokenCarrier,
+    Auth, ClaimsError, Has, Reverification, ReverificationLevel, SessionClaims, TokenCarrier,
 };
 pub use crate::config::{
     ClerkConfig, ClerkConfigBuilder, InstanceType, DEFAULT_API_URL, DEFAULT_API_VERSION,
@@ -102,8 +102,8 @@ pub use crate::config::{
 pub use crate::error::{ClerkError, ConfigError, Reason};
 pub use crate::extract::Authenticated;
 pub use crate::middleware::{
-    ClerkAuth, ClerkAuthMiddleware, ClerkFuture, ClerkRequireAuth, ClerkWithAuth, Lax, Mode,
-    Strict, AUTH_MESSAGE_HEADER, AUTH_REASON_HEADER, AUTH_STATUS_HEADER,
+    ClerkAuth, ClerkAuthMiddleware, ClerkFuture, ClerkRequestExt, ClerkRequireAuth, ClerkWithAuth,
+    Lax, Mode, Strict, AUTH_MESSAGE_HEADER, AUTH_REASON_HEADER, AUTH_STATUS_HEADER,
 };
 pub use crate::stats::{ClerkStats, TokenCacheStats};
 

@@ -17,7 +17,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
-use crate::auth::{Auth, AuthState};
+use crate::auth::{Auth, AuthState, Has};
 use crate::authenticate::{authenticate, CacheAnswer, Decision, RequestParts};
 use crate::config::ClerkConfig;
 use crate::error::{ClerkError, Reason};
@@ -148,6 +148,10 @@ struct Options {
     config: ClerkConfig,
     auth_headers: bool,
     on_error: Option<ErrorHook>,
+    /// What a signed-in request must pass (strict only).
+    require: Option<Has>,
+    /// Answer `404` instead of `403` when `require` fails (not for reverification).
+    hide_forbidden: bool,
 }
 
 impl<M: Mode> Clone for ClerkAuth<M> {
@@ -169,6 +173,8 @@ impl<M: Mode> fmt::Debug for ClerkAuth<M> {
         .field("config", &self.opts.config)
         .field("auth_headers", &self.opts.auth_headers)
         .field("on_error", &self.opts.on_error.is_some())
+        .field("require", &self.opts.require)
+        .field("hide_forbidden", &self.opts.hide_forbidden)
         .finish()
     }
 }
@@ -181,6 +187,8 @@ impl<M: Mode> ClerkAuth<M> {
                 config,
                 auth_headers: true,
                 on_error: None,
+                require: None,
+                hide_forbidden: false,
             },
             mode: PhantomData,
         }
@@ -209,6 +217,74 @@ impl<M: Mode> ClerkAuth<M> {
     {
         self.opts.on_error = Some(Arc::new(hook));
         self
+    }
+}
+
+impl ClerkAuth<Strict> {
+    /// Lets through only signed-in requests that pass `check` (Clerk's `has()`): signed out →
+    /// `401` as always; signed in but failing → [`ClerkError::Forbidden`] (`403`), or
+    /// [`ClerkError::ReverificationRequired`] (`403` with Clerk's reverification body) when
+    /// only the reverification part fails. Both go through [`on_error`](ClerkAuth::on_error)
+    /// and actix's `ErrorHandlers` like every rejection.
+    ///
+    /// ```no_run
+    /// use actix_clerk::{ClerkConfig, ClerkRequireAuth, Has, Reverification};
+    /// use actix_web::{web, App};
+    ///
+    /// # fn app(clerk: ClerkConfig) {
+    /// let admin = web::scope("/admin")
+    ///     .wrap(ClerkRequireAuth::new(clerk.clone()).require(Has::role("org:admin")));
+    /// let danger = web::resource("/account/delete").wrap(
+    ///     ClerkRequireAuth::new(clerk).require(Has::reverification(Reverification::Strict)),
+    /// );
+    /// # let _ = App::new().service(admin).service(danger);
+    /// # }
+    /// ```
+    pub fn require(mut self, check: Has) -> Self {
+        self.opts.require = Some(check);
+        self
+    }
+
+    /// With [`require`](Self::require): answer a failed check with `404`
+    /// ([`ClerkError::NotFound`]) instead of `403`, hiding the route as Clerk's
+    /// `auth.protect()` does in Next.js. A check that fails only for reverification still
+    /// answers Clerk's reverification `403`, so that the user can be asked to verify again.
+    pub fn not_found_when_forbidden(mut self) -> Self {
+        self.opts.hide_forbidden = true;
+        self
+    }
+}
+
+/// Reads the [`Auth`] that [`ClerkWithAuth`] or [`ClerkRequireAuth`] put in a request, from
+/// middleware, guards or handlers of the application's own (`HttpRequest`, `ServiceRequest`,
+/// anything with actix's request extensions).
+///
+/// ```
+/// use actix_clerk::ClerkRequestExt as _;
+/// use actix_web::guard::GuardContext;
+///
+/// // A guard that routes signed-in requests elsewhere (a guard's "no" is a 404: use
+/// // ClerkRequireAuth::require for a 403).
+/// fn signed_in(ctx: &GuardContext<'_>) -> bool {
+///     ctx.req_data().get::<actix_clerk::Auth>().is_some_and(|a| a.is_signed_in())
+/// }
+///
+/// async fn handler(req: actix_web::HttpRequest) -> String {
+///     match req.clerk_auth() {
+///         Some(auth) => format!("signed in: {}", auth.is_signed_in()),
+///         None => "no Clerk middleware on this route".into(),
+///     }
+/// }
+/// # let _ = (signed_in, handler);
+/// ```
+pub trait ClerkRequestExt {
+    /// The request's [`Auth`], if a Clerk middleware has run on it.
+    fn clerk_auth(&self) -> Option<Auth>;
+}
+
+impl<T: HttpMessage> ClerkRequestExt for T {
+    fn clerk_auth(&self) -> Option<Auth> {
+        self.extensions().get::<Auth>().cloned()
     }
 }
 
@@ -242,21 +318,21 @@ fn add_auth_headers(headers: &mut HeaderMap, auth: &Auth) {
     );
 }
 
+/// The error a signed-in request fails the route's check with, if it does.
+fn check_requirement(opts: &Options, auth: &Auth) -> Option<ClerkError> {
+    let check = opts.require.as_ref()?;
+    match auth.protect(check) {
+        Ok(()) => None,
+        Err(ClerkError::Forbidden) if opts.hide_forbidden => Some(ClerkError::NotFound),
+        Err(e) => Some(e),
+    }
+}
+
 fn to_error(decision: &Decision) -> Option<ClerkError> {
-    let reason = decision.auth.reason()?;
-    let message = decision.auth.message().to_owned();
-    Some(match decision.retry_after_secs {
-        Some(retry_after_secs) if reason.is_key_source_outage() => ClerkError::KeysUnavailable {
-            reason,
-            message,
-            retry_after_secs,
-        },
-        _ => ClerkError::Unauthenticated {
-            reason,
-            message,
-            token_presented: decision.auth.token_carrier().is_some(),
-        },
-    })
+    decision
+        .auth
+        .reason()
+        .map(|_| decision.auth.unauthenticated_error())
 }
 
 fn log_decision(decision: &Decision) {
@@ -354,7 +430,7 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: 'static,
 {
-    let error = to_error(&decision);
+    let error = to_error(&decision).or_else(|| check_requirement(&opts, &decision.auth));
     let reject = match &error {
         Some(ClerkError::KeysUnavailable { .. }) => strict || opts.on_error.is_some(),
         Some(_) => strict,
@@ -479,6 +555,17 @@ where
         let opts = Rc::clone(&self.opts);
         let strict = self.strict;
         let is_get = req.method() == actix_web::http::Method::GET;
+        let id = opts.config.id();
+        // An outer middleware of the same configuration decided already: one authentication
+        // per request.
+        let earlier = req
+            .extensions()
+            .get::<Auth>()
+            .filter(|a| a.decided_by() == id)
+            .cloned();
+        if let Some(auth) = earlier {
+            return decided(service, opts, strict, req, Decision { auth });
+        }
         // The common request: a token the cache holds, signed in. Decided without waiting,
         // and the application's future is returned as it is.
         let answer = opts
@@ -486,7 +573,9 @@ where
             .authenticator()
             .decide_cached(req.headers(), is_get);
         let header_cache_missed = match answer {
-            CacheAnswer::Decided(decision) => {
+            CacheAnswer::Decided(mut decision) => {
+                log_decision(&decision);
+                decision.auth.set_decided_by(id);
                 return decided(service, opts, strict, req, decision);
             }
             CacheAnswer::Missed => true,
@@ -494,8 +583,9 @@ where
         };
         ClerkFuture::Decided {
             fut: Box::pin(async move {
-                let decision = decide(&opts.config, &req, header_cache_missed).await;
+                let mut decision = decide(&opts.config, &req, header_cache_missed).await;
                 log_decision(&decision);
+                decision.auth.set_decided_by(id);
                 finish(service, opts, strict, req, decision).await
             }),
         }
@@ -515,8 +605,12 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: 'static,
 {
-    log_decision(&decision);
-    if decision.auth.is_signed_in() {
+    if decision.auth.is_signed_in()
+        && opts
+            .require
+            .as_ref()
+            .is_none_or(|check| decision.auth.has(check))
+    {
         req.extensions_mut().insert(decision.auth);
         return ClerkFuture::Passed {
             fut: service.call(req),

@@ -7,22 +7,59 @@ use super::org::{split_by_scope, OrgFields};
 use super::SessionClaims;
 use crate::js::truthy;
 
-/// What to check with [`Auth::has`]. Combine dimensions with the chained setters; every one
-/// set must pass.
+/// What to check with [`Auth::has`] (or require with [`Auth::protect`] and
+/// [`ClerkRequireAuth::require`](crate::ClerkRequireAuth::require)): Clerk's `has()`
+/// parameters, and any-of / all-of combinations of them.
+///
+/// One `Has` with several dimensions set (role, permission, feature, plan, reverification)
+/// passes only when every one passes, as Clerk's `has({ role, feature })` does. It
+/// deserialises from the JSON of Clerk's parameters (`{"role":"org:admin"}`,
+/// `{"reverification":"strict"}`, `{"reverification":{"level":"second_factor","afterMinutes":10}}`).
 ///
 /// ```
 /// use actix_clerk::{Has, Reverification};
-/// let check = Has::role("org:admin").and_reverification(Reverification::Strict);
-/// # let _ = check;
+/// let admin_recently_verified = Has::role("org:admin").and_reverification(Reverification::Strict);
+/// let billing = Has::any_of([Has::role("org:admin"), Has::permission("org:invoices:create")]);
+/// let parsed: Has = serde_json::from_str(r#"{"plan":"pro"}"#).unwrap();
+/// assert_eq!(parsed, Has::plan("pro"));
+/// # let _ = (admin_recently_verified, billing);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[must_use]
 pub struct Has {
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    Params(Params),
+    AnyOf(Vec<Has>),
+    AllOf(Vec<Has>),
+}
+
+impl Default for Kind {
+    fn default() -> Self {
+        Kind::Params(Params::default())
+    }
+}
+
+/// One set of Clerk's `has()` parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub(crate) struct Params {
     role: Option<String>,
     permission: Option<String>,
     feature: Option<String>,
     plan: Option<String>,
     reverification: Option<Reverification>,
+}
+
+impl<'de> serde::Deserialize<'de> for Has {
+    /// From Clerk's `has()` parameters object; unknown keys are ignored, as Clerk ignores them.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Params::deserialize(deserializer).map(|p| Has {
+            kind: Kind::Params(p),
+        })
+    }
 }
 
 impl Has {
@@ -46,30 +83,115 @@ impl Has {
     pub fn reverification(level: Reverification) -> Self {
         Has::default().and_reverification(level)
     }
+    /// Passes when at least one of `checks` passes (none: never passes).
+    pub fn any_of(checks: impl IntoIterator<Item = Has>) -> Self {
+        Has {
+            kind: Kind::AnyOf(checks.into_iter().collect()),
+        }
+    }
+    /// Passes when every one of `checks` passes (none: never passes, like a `has({})`).
+    pub fn all_of(checks: impl IntoIterator<Item = Has>) -> Self {
+        Has {
+            kind: Kind::AllOf(checks.into_iter().collect()),
+        }
+    }
+
+    fn with(self, set: impl FnOnce(&mut Params), alone: impl FnOnce() -> Has) -> Self {
+        match self.kind {
+            Kind::Params(mut p) => {
+                set(&mut p);
+                Has {
+                    kind: Kind::Params(p),
+                }
+            }
+            composite => Has::all_of([Has { kind: composite }, alone()]),
+        }
+    }
+
     /// Adds a role requirement.
-    pub fn and_role(mut self, role: impl Into<String>) -> Self {
-        self.role = Some(role.into());
-        self
+    pub fn and_role(self, role: impl Into<String>) -> Self {
+        let role = role.into();
+        let again = role.clone();
+        self.with(|p| p.role = Some(role), || Has::role(again))
     }
     /// Adds a permission requirement.
-    pub fn and_permission(mut self, permission: impl Into<String>) -> Self {
-        self.permission = Some(permission.into());
-        self
+    pub fn and_permission(self, permission: impl Into<String>) -> Self {
+        let permission = permission.into();
+        let again = permission.clone();
+        self.with(
+            |p| p.permission = Some(permission),
+            || Has::permission(again),
+        )
     }
     /// Adds a feature requirement.
-    pub fn and_feature(mut self, feature: impl Into<String>) -> Self {
-        self.feature = Some(feature.into());
-        self
+    pub fn and_feature(self, feature: impl Into<String>) -> Self {
+        let feature = feature.into();
+        let again = feature.clone();
+        self.with(|p| p.feature = Some(feature), || Has::feature(again))
     }
     /// Adds a plan requirement.
-    pub fn and_plan(mut self, plan: impl Into<String>) -> Self {
-        self.plan = Some(plan.into());
-        self
+    pub fn and_plan(self, plan: impl Into<String>) -> Self {
+        let plan = plan.into();
+        let again = plan.clone();
+        self.with(|p| p.plan = Some(plan), || Has::plan(again))
     }
     /// Adds a reverification requirement.
-    pub fn and_reverification(mut self, level: Reverification) -> Self {
-        self.reverification = Some(level);
-        self
+    pub fn and_reverification(self, level: Reverification) -> Self {
+        self.with(
+            |p| p.reverification = Some(level),
+            || Has::reverification(level),
+        )
+    }
+}
+
+/// The answer of a check for one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Pass,
+    Fail,
+    /// Fails only for want of a recent enough factor verification: a re-verification with
+    /// this configuration would let it pass.
+    Reverify(Reverification),
+}
+
+/// Evaluates `check` for a signed-in session (Clerk's `has()` for one parameter set).
+pub(crate) fn evaluate(check: &Has, claims: &SessionClaims, org: &OrgFields) -> Verdict {
+    match &check.kind {
+        Kind::Params(p) => {
+            let others = [check_org(p, org), check_billing(p, claims)];
+            if others.contains(&Check::Fail) {
+                return Verdict::Fail;
+            }
+            match (check_reverification(p, claims.get("fva")), p.reverification) {
+                (Check::Fail, Some(r)) if r.is_valid() => Verdict::Reverify(r),
+                (Check::Fail, _) => Verdict::Fail,
+                (rev, _) if others.contains(&Check::Pass) || rev == Check::Pass => Verdict::Pass,
+                _ => Verdict::Fail,
+            }
+        }
+        Kind::AllOf(all) if all.is_empty() => Verdict::Fail,
+        Kind::AllOf(all) => {
+            let mut reverify = None;
+            for c in all {
+                match evaluate(c, claims, org) {
+                    Verdict::Pass => {}
+                    Verdict::Fail => return Verdict::Fail,
+                    Verdict::Reverify(r) => reverify = reverify.or(Some(r)),
+                }
+            }
+            reverify.map_or(Verdict::Pass, Verdict::Reverify)
+        }
+        Kind::AnyOf(any) => {
+            let mut reverify = None;
+            for c in any {
+                match evaluate(c, claims, org) {
+                    Verdict::Pass => return Verdict::Pass,
+                    Verdict::Fail => {}
+                    Verdict::Reverify(r) => reverify = reverify.or(Some(r)),
+                }
+            }
+            reverify.map_or(Verdict::Fail, Verdict::Reverify)
+        }
     }
 }
 
@@ -94,8 +216,10 @@ pub enum Reverification {
     },
 }
 
-/// The factor(s) a custom [`Reverification`] asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The factor(s) a custom [`Reverification`] asks for; in JSON `first_factor`,
+/// `second_factor`, `multi_factor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReverificationLevel {
     /// The first factor.
     FirstFactor,
@@ -105,8 +229,78 @@ pub enum ReverificationLevel {
     MultiFactor,
 }
 
+impl Reverification {
+    /// Clerk's `validateReverificationConfig`: a custom level needs a positive age.
+    fn is_valid(self) -> bool {
+        !matches!(
+            self,
+            Reverification::Custom {
+                after_minutes: 0,
+                ..
+            }
+        )
+    }
+}
+
+/// As Clerk's `has()` parameter and `reverificationError` metadata: a preset's name
+/// (`"strict_mfa"`, `"strict"`, `"moderate"`, `"lax"`), or `{"level":…,"afterMinutes":…}`.
+impl serde::Serialize for Reverification {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let preset = match self {
+            Reverification::StrictMfa => "strict_mfa",
+            Reverification::Strict => "strict",
+            Reverification::Moderate => "moderate",
+            Reverification::Lax => "lax",
+            Reverification::Custom {
+                level,
+                after_minutes,
+            } => {
+                let mut map = serializer.serialize_map(Some(2))?;
+                map.serialize_entry("level", level)?;
+                map.serialize_entry("afterMinutes", after_minutes)?;
+                return map.end();
+            }
+        };
+        serializer.serialize_str(preset)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Reverification {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Preset(String),
+            Custom {
+                level: ReverificationLevel,
+                #[serde(rename = "afterMinutes")]
+                after_minutes: u32,
+            },
+        }
+        match Form::deserialize(deserializer)? {
+            Form::Preset(name) => match name.as_str() {
+                "strict_mfa" => Ok(Reverification::StrictMfa),
+                "strict" => Ok(Reverification::Strict),
+                "moderate" => Ok(Reverification::Moderate),
+                "lax" => Ok(Reverification::Lax),
+                other => Err(serde::de::Error::custom(format!(
+                    "unknown reverification preset {other:?} (strict_mfa, strict, moderate, lax)"
+                ))),
+            },
+            Form::Custom {
+                level,
+                after_minutes,
+            } => Ok(Reverification::Custom {
+                level,
+                after_minutes,
+            }),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Check {
+enum Check {
     Skip,
     Pass,
     Fail,
@@ -128,7 +322,7 @@ fn prefix_with_org(value: &str) -> String {
     format!("org:{rest}")
 }
 
-pub(crate) fn check_org(check: &Has, org: &OrgFields) -> Check {
+fn check_org(check: &Params, org: &OrgFields) -> Check {
     if check.role.is_none() && check.permission.is_none() {
         return Check::Skip;
     }
@@ -172,7 +366,7 @@ fn check_feature_or_plan(claim: &str, wanted: &str) -> bool {
     }
 }
 
-pub(crate) fn check_billing(check: &Has, claims: &SessionClaims) -> Check {
+fn check_billing(check: &Params, claims: &SessionClaims) -> Check {
     if check.feature.is_none() && check.plan.is_none() {
         return Check::Skip;
     }
@@ -188,7 +382,7 @@ pub(crate) fn check_billing(check: &Has, claims: &SessionClaims) -> Check {
     Check::Pass
 }
 
-pub(crate) fn check_reverification(check: &Has, fva: Option<&Value>) -> Check {
+fn check_reverification(check: &Params, fva: Option<&Value>) -> Check {
     let Some(level) = check.reverification else {
         return Check::Skip;
     };

@@ -16,9 +16,11 @@ pub(crate) mod has;
 pub(crate) mod json;
 pub(crate) mod org;
 
-use has::{check_billing, check_org, check_reverification, Check};
+use has::{evaluate, Verdict};
 pub use has::{Has, Reverification, ReverificationLevel};
 use org::OrgFields;
+
+use crate::error::ClerkError;
 
 /// Where the token was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -61,6 +63,9 @@ pub type SessionClaims = Map<String, Value>;
 #[derive(Clone)]
 pub struct Auth {
     inner: Arc<AuthState>,
+    /// Which configuration decided it (see [`ClerkConfig::id`](crate::ClerkConfig)): an inner
+    /// middleware of the same configuration reuses the decision.
+    decided_by: usize,
 }
 
 // Always behind an `Arc`: the size difference costs nothing.
@@ -82,6 +87,8 @@ pub(crate) struct SignedOut {
     pub carrier: Option<TokenCarrier>,
     /// `pending` for a pending session, else absent.
     pub session_status: Option<Value>,
+    /// For key-source outages: seconds before a retry is worthwhile.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl fmt::Debug for Auth {
@@ -118,6 +125,7 @@ impl Auth {
                 carrier,
                 org,
             })),
+            decided_by: 0,
         })
     }
 
@@ -132,7 +140,9 @@ impl Auth {
                 message,
                 carrier,
                 session_status: None,
+                retry_after_secs: None,
             })),
+            decided_by: 0,
         }
     }
 
@@ -143,8 +153,26 @@ impl Auth {
                 message: String::new(),
                 carrier: Some(carrier),
                 session_status: Some(Value::String("pending".into())),
+                retry_after_secs: None,
             })),
+            decided_by: 0,
         }
+    }
+
+    /// Marks a signed-out outcome as a key-source outage to retry after `secs` (called once,
+    /// while this `Auth` is the only handle on its state).
+    pub(crate) fn set_retry_after(&mut self, secs: u64) {
+        if let Some(AuthState::SignedOut(s)) = Arc::get_mut(&mut self.inner) {
+            s.retry_after_secs = Some(secs);
+        }
+    }
+
+    pub(crate) fn decided_by(&self) -> usize {
+        self.decided_by
+    }
+
+    pub(crate) fn set_decided_by(&mut self, config: usize) {
+        self.decided_by = config;
     }
 
     pub(crate) fn state(&self) -> &AuthState {
@@ -259,19 +287,124 @@ impl Auth {
 
     /// Clerk's `has()`: fail-closed authorization. False when signed out; otherwise every
     /// dimension asked (role/permission, feature/plan, reverification) must pass, and at least
-    /// one must be asked.
+    /// one must be asked; [`Has::any_of`] / [`Has::all_of`] combine checks.
     pub fn has(&self, check: &Has) -> bool {
-        let Some(s) = self.session() else {
-            return false;
-        };
+        self.verdict(check) == Some(Verdict::Pass)
+    }
+
+    fn verdict(&self, check: &Has) -> Option<Verdict> {
+        let s = self.session()?;
         if !truthy(s.claims.get("sub")) {
-            return false;
+            return Some(Verdict::Fail);
         }
-        let results = [
-            check_org(check, &s.org),
-            check_billing(check, &s.claims),
-            check_reverification(check, s.claims.get("fva")),
-        ];
-        results.contains(&Check::Pass) && results.iter().all(|r| *r != Check::Fail)
+        Some(evaluate(check, &s.claims, &s.org))
+    }
+
+    /// Authorizes in a handler, with the answers of a protected route: `Ok` when `check`
+    /// passes; [`ClerkError::Unauthenticated`] (`401`) when signed out;
+    /// [`ClerkError::ReverificationRequired`] (`403` with Clerk's reverification body, which
+    /// Clerk's frontend answers by asking the user to verify again) when only the
+    /// reverification part fails; [`ClerkError::Forbidden`] (`403`) otherwise.
+    ///
+    /// ```
+    /// use actix_clerk::{Auth, ClerkError, Has, Reverification};
+    /// async fn delete_account(auth: Auth) -> Result<&'static str, ClerkError> {
+    ///     auth.protect(&Has::reverification(Reverification::Strict))?;
+    ///     Ok("deleted")
+    /// }
+    /// # let _ = delete_account;
+    /// ```
+    pub fn protect(&self, check: &Has) -> Result<(), ClerkError> {
+        match self.verdict(check) {
+            Some(Verdict::Pass) => Ok(()),
+            Some(Verdict::Reverify(reverification)) => {
+                Err(ClerkError::ReverificationRequired { reverification })
+            }
+            Some(Verdict::Fail) => Err(ClerkError::Forbidden),
+            None => Err(self.unauthenticated_error()),
+        }
+    }
+
+    /// The error a strict middleware answers this signed-out request with.
+    pub(crate) fn unauthenticated_error(&self) -> ClerkError {
+        match &*self.inner {
+            AuthState::SignedOut(s) => match s.retry_after_secs {
+                Some(retry_after_secs) if s.reason.is_key_source_outage() => {
+                    ClerkError::KeysUnavailable {
+                        reason: s.reason,
+                        message: s.message.clone(),
+                        retry_after_secs,
+                    }
+                }
+                _ => ClerkError::Unauthenticated {
+                    reason: s.reason,
+                    message: s.message.clone(),
+                    token_presented: s.carrier.is_some(),
+                },
+            },
+            AuthState::SignedIn(_) => ClerkError::Forbidden,
+        }
+    }
+
+    /// The session claims as a type of the application's own: the claims a JWT template adds
+    /// (`metadata`, `role`, …) next to Clerk's own. Fields the type does not name are ignored.
+    ///
+    /// ```
+    /// use actix_clerk::{Auth, ClaimsError};
+    /// use serde::Deserialize;
+    ///
+    /// // A JWT template of {"metadata": "{{user.public_metadata}}"}.
+    /// #[derive(Deserialize)]
+    /// struct Claims {
+    ///     sub: String,
+    ///     metadata: Metadata,
+    /// }
+    /// #[derive(Deserialize)]
+    /// struct Metadata {
+    ///     tier: String,
+    /// }
+    ///
+    /// async fn tier(auth: Auth) -> Result<String, ClaimsError> {
+    ///     let claims: Claims = auth.claims_as()?;
+    ///     Ok(format!("{} is on {}", claims.sub, claims.metadata.tier))
+    /// }
+    /// # let _ = tier;
+    /// ```
+    pub fn claims_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, ClaimsError> {
+        let claims = self.session_claims().ok_or(ClaimsError::SignedOut)?;
+        T::deserialize(claims).map_err(|e| ClaimsError::Invalid(e.to_string()))
+    }
+}
+
+/// Why [`Auth::claims_as`] could not give the claims. As an actix error: `401` when signed
+/// out, `403` when the claims do not have the asked shape (the session lacks what the route
+/// needs); neither response contains a claim.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClaimsError {
+    /// The request is signed out: there are no claims.
+    #[error("signed out: no session claims")]
+    SignedOut,
+    /// The claims do not deserialise into the asked type (serde's message: which field, why).
+    #[error("session claims do not have the expected shape: {0}")]
+    Invalid(String),
+}
+
+impl actix_web::ResponseError for ClaimsError {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        match self {
+            ClaimsError::SignedOut => actix_web::http::StatusCode::UNAUTHORIZED,
+            ClaimsError::Invalid(_) => actix_web::http::StatusCode::FORBIDDEN,
+        }
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        let (status, error) = match self {
+            ClaimsError::SignedOut => (self.status_code(), "unauthenticated"),
+            ClaimsError::Invalid(_) => (self.status_code(), "forbidden"),
+        };
+        actix_web::HttpResponse::build(status)
+            .content_type("application/json")
+            .body(format!("{{\"error\":\"{error}\"}}"))
     }
 }

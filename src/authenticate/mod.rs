@@ -64,17 +64,14 @@ pub(crate) struct RequestParts<'r> {
     pub default_host: &'r str,
 }
 
-/// The outcome plus what the response headers and the strict middleware need.
+/// The outcome of one request (a key-source outage carries its `Retry-After` in the [`Auth`]).
 pub(crate) struct Decision {
     pub auth: Auth,
-    /// For key-source outages: seconds before retrying.
-    pub retry_after_secs: Option<u64>,
 }
 
 fn signed_out(reason: Reason, message: String, carrier: Option<TokenCarrier>) -> Decision {
     Decision {
         auth: Auth::signed_out(reason, message, carrier),
-        retry_after_secs: None,
     }
 }
 
@@ -95,10 +92,11 @@ fn from_failure(f: Failure, carrier: TokenCarrier, is_get: bool) -> Decision {
                 Reason::TokenIatInTheFuture => Reason::SessionTokenIatInTheFuture,
                 other => other,
             };
-            Decision {
-                auth: Auth::signed_out(reason, message, Some(carrier)),
-                retry_after_secs,
+            let mut auth = Auth::signed_out(reason, message, Some(carrier));
+            if let Some(secs) = retry_after_secs {
+                auth.set_retry_after(secs);
             }
+            Decision { auth }
         }
     }
 }
@@ -125,10 +123,7 @@ fn cached(
     );
     let decision = match lookup {
         Lookup::Miss => return None,
-        Lookup::Hit(Ok(auth)) => Decision {
-            auth,
-            retry_after_secs: None,
-        },
+        Lookup::Hit(Ok(auth)) => Decision { auth },
         Lookup::Hit(Err(f)) => from_failure(f, carrier, is_get),
         Lookup::IatBeforeClientUat => signed_out(
             Reason::SessionTokenIatBeforeClientUat,
@@ -187,10 +182,7 @@ async fn verify_session(
             if let Some(cache) = &cfg.cache {
                 cache.insert(token, verified.times, &auth, verified.key_generation);
             }
-            Decision {
-                auth,
-                retry_after_secs: None,
-            }
+            Decision { auth }
         }
         Err(f) => from_failure(f, carrier, is_get),
     }
