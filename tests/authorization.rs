@@ -1,0 +1,697 @@
+mod support;
+
+// Authorization (issue 10): Clerk's `has()` and reverification answer compared with
+// @clerk/backend / @clerk/shared over a generated matrix of claims × checks, then route
+// protection through real actix apps (401 / 403 / 404, hooks and ErrorHandlers, nested
+// middlewares authenticating once, handlers never running on a failed check), `protect` and
+// `claims_as` in handlers, and the request extension trait.
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use actix_clerk::{
+    Auth, Authenticated, ClaimsError, ClerkConfig, ClerkError, ClerkRequestExt, ClerkRequireAuth,
+    ClerkWithAuth, Has, Reverification,
+};
+use actix_web::dev::{Service as _, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{test, web, App, HttpResponse, ResponseError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use support::{clerk_backend_dir, now_secs, DevKey};
+
+fn pem_config(key: &DevKey) -> ClerkConfig {
+    ClerkConfig::builder()
+        .jwt_key(key.public_pem())
+        .build()
+        .expect("config")
+}
+
+/// Claims of sessions: organisation shapes × factor verification ages.
+fn claim_matrix() -> Vec<(String, Value)> {
+    let orgs: Vec<(&str, Value)> = vec![
+        ("no-org", json!({})),
+        (
+            "v1-admin",
+            json!({"org_id":"org_1","org_role":"org:admin","org_slug":"acme",
+                   "org_permissions":["org:memberships:read","org:memberships:manage"]}),
+        ),
+        (
+            "v1-member",
+            json!({"org_id":"org_1","org_role":"org:member","org_permissions":["org:memberships:read"]}),
+        ),
+        ("v1-role-without-org", json!({"org_role":"org:admin"})),
+        (
+            "v1-fea-pla",
+            json!({"org_id":"org_1","org_role":"admin","fea":"o:premium,u:beta","pla":"o:pro"}),
+        ),
+        (
+            "v2-admin",
+            json!({"v":2,"fea":"o:memberships,o:invoices,u:beta,ou:premium","pla":"u:pro,o:team",
+                   "o":{"id":"org_2","rol":"admin","slg":"acme","per":"read,manage,create","fpm":"3,5"}}),
+        ),
+        (
+            "v2-member",
+            json!({"v":2,"fea":"o:memberships","pla":"o:free",
+                   "o":{"id":"org_2","rol":"member","per":"read,manage","fpm":"1"}}),
+        ),
+        (
+            "v2-user-only",
+            json!({"v":2,"fea":"u:premium","pla":"u:pro"}),
+        ),
+        (
+            "v2-no-org-object",
+            json!({"v":2,"fea":"o:premium","pla":"o:pro"}),
+        ),
+    ];
+    let fvas: Vec<(&str, Value)> = vec![
+        ("fva-absent", Value::Null),
+        ("fva-0-0", json!([0, 0])),
+        ("fva-5-none", json!([5, -1])),
+        ("fva-none-5", json!([-1, 5])),
+        ("fva-none-none", json!([-1, -1])),
+        ("fva-15-5", json!([15, 5])),
+        ("fva-5-15", json!([5, 15])),
+        ("fva-9-11", json!([9, 11])),
+        ("fva-70-70", json!([70, 70])),
+        ("fva-1500-1500", json!([1500, 1500])),
+        ("fva-bad", json!(["x", 1])),
+        ("fva-short", json!([1])),
+    ];
+    let mut out = Vec::new();
+    for (org_name, org) in &orgs {
+        for (fva_name, fva) in &fvas {
+            let mut claims = org.clone();
+            if !fva.is_null() {
+                claims["fva"] = fva.clone();
+            }
+            out.push((format!("{org_name}/{fva_name}"), claims));
+        }
+    }
+    out
+}
+
+/// Clerk's `has()` parameters.
+fn check_matrix() -> Vec<Value> {
+    let mut checks: Vec<Value> = Vec::new();
+    for role in [
+        "admin",
+        "org:admin",
+        "org:org:admin",
+        "member",
+        "org:basic_member",
+    ] {
+        checks.push(json!({ "role": role }));
+    }
+    for permission in [
+        "org:memberships:read",
+        "memberships:manage",
+        "org:invoices:create",
+        "org:invoices:read",
+        "org:x:y",
+    ] {
+        checks.push(json!({ "permission": permission }));
+    }
+    for feature in [
+        "premium",
+        "o:premium",
+        "org:premium",
+        "organization:premium",
+        "u:premium",
+        "user:beta",
+        "memberships",
+        "x:premium",
+    ] {
+        checks.push(json!({ "feature": feature }));
+    }
+    for plan in ["pro", "o:pro", "u:pro", "team", "o:free"] {
+        checks.push(json!({ "plan": plan }));
+    }
+    let reverifications = [
+        json!("strict_mfa"),
+        json!("strict"),
+        json!("moderate"),
+        json!("lax"),
+        json!({"level":"first_factor","afterMinutes":5}),
+        json!({"level":"second_factor","afterMinutes":10}),
+        json!({"level":"multi_factor","afterMinutes":60}),
+        json!({"level":"second_factor","afterMinutes":0}),
+    ];
+    for r in &reverifications {
+        checks.push(json!({ "reverification": r }));
+        checks.push(json!({ "role": "org:admin", "reverification": r }));
+        checks.push(json!({ "feature": "premium", "reverification": r }));
+    }
+    checks.push(json!({"role":"org:admin","permission":"org:memberships:manage"}));
+    checks.push(json!({"feature":"premium","plan":"pro"}));
+    checks.push(json!({"permission":"org:memberships:read","feature":"o:memberships"}));
+    checks.push(json!({}));
+    checks
+}
+
+async fn auth_of(auth: Auth, slot: web::Data<parking_lot::Mutex<Option<Auth>>>) -> HttpResponse {
+    *slot.lock() = Some(auth);
+    HttpResponse::Ok().finish()
+}
+
+#[actix_web::test]
+async fn has_and_protect_agree_with_clerk() {
+    let key = DevKey::generate("ins_authz");
+    let claims = claim_matrix();
+    let checks = check_matrix();
+    let input = json!({
+        "cases": claims.iter().map(|(id, c)| {
+            let mut full = c.clone();
+            full["sub"] = json!("user_authz");
+            full["sid"] = json!("sess_authz");
+            json!({"id": id, "claims": full, "checks": checks})
+        }).collect::<Vec<_>>()
+    });
+    let dir = clerk_backend_dir();
+    let mut child = Command::new("node")
+        .arg(dir.join("authorization-oracle.mjs"))
+        .current_dir(&dir)
+        .env("CLERK_TELEMETRY_DISABLED", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node runs the oracle");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(input.to_string().as_bytes())
+            .expect("write cases");
+    }
+    let output = child.wait_with_output().expect("oracle output");
+    assert!(output.status.success(), "oracle failed");
+    let answers: Value = serde_json::from_slice(&output.stdout).expect("oracle JSON");
+
+    let slot = web::Data::new(parking_lot::Mutex::new(None::<Auth>));
+    let app = test::init_service(
+        App::new()
+            .app_data(slot.clone())
+            .wrap(ClerkWithAuth::new(pem_config(&key)))
+            .route("/", web::get().to(auth_of)),
+    )
+    .await;
+    let (mut passed, mut failures) = (0usize, Vec::new());
+    let mut reverification_bodies = 0usize;
+    for (id, c) in &claims {
+        let token = key.session_token("user_authz", c.clone());
+        let req = test::TestRequest::get()
+            .uri("/")
+            .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
+            .to_request();
+        test::call_service(&app, req).await;
+        let auth = slot.lock().take().expect("handler ran");
+        assert!(auth.is_signed_in(), "{id}: {auth:?}");
+        let theirs = answers[id].as_array().expect("answers for the case");
+        for (params, answer) in checks.iter().zip(theirs) {
+            let check: Has = serde_json::from_value(params.clone()).expect("Has from params");
+            let clerk_has = answer["has"].as_bool().expect("has");
+            let rev = params.get("reverification");
+            let valid_rev = rev.is_some_and(|r| r["afterMinutes"] != json!(0));
+            let rest_ok = answer["hasWithoutReverification"].as_bool().unwrap_or(true);
+            let expect_reverify = !clerk_has && valid_rev && rest_ok;
+            let ours_has = auth.has(&check);
+            let verdict = auth.protect(&check);
+            let mut problems = Vec::new();
+            if ours_has != clerk_has {
+                problems.push(format!("has: ours {ours_has}, Clerk {clerk_has}"));
+            }
+            match (&verdict, clerk_has, expect_reverify) {
+                (Ok(()), true, _) => {}
+                (Err(e @ ClerkError::ReverificationRequired { .. }), false, true) => {
+                    let res = e.error_response();
+                    let body = actix_web::body::to_bytes(res.into_body())
+                        .await
+                        .expect("body");
+                    let theirs = answer["reverificationBody"].as_str().expect("body");
+                    if body != theirs.as_bytes() {
+                        problems.push(format!(
+                            "reverification body: ours {}, Clerk {theirs}",
+                            String::from_utf8_lossy(&body)
+                        ));
+                    }
+                    reverification_bodies += 1;
+                }
+                (Err(ClerkError::Forbidden), false, false) => {}
+                (other, _, _) => problems.push(format!(
+                    "protect: ours {other:?}, expected has={clerk_has} reverify={expect_reverify}"
+                )),
+            }
+            if problems.is_empty() {
+                passed += 1;
+            } else {
+                failures.push(format!("MISMATCH {id} {params}: {}", problems.join("; ")));
+            }
+        }
+    }
+    for f in &failures {
+        println!("{f}");
+    }
+    println!(
+        "authorization: {passed} passed, {} failed ({} claim sets × {} checks; {reverification_bodies} reverification bodies compared byte for byte)",
+        failures.len(),
+        claims.len(),
+        checks.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} mismatches with Clerk",
+        failures.len()
+    );
+    assert!(passed >= 5_000 && reverification_bodies >= 300);
+}
+
+/// A handler that counts its runs and answers the user id.
+async fn counted(auth: Auth, runs: web::Data<AtomicUsize>) -> String {
+    runs.fetch_add(1, Ordering::SeqCst);
+    auth.user_id().unwrap_or("-").to_owned()
+}
+
+fn bearer(token: &str) -> (header::HeaderName, String) {
+    (header::AUTHORIZATION, format!("Bearer {token}"))
+}
+
+async fn answer(
+    app: &impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+    path: &str,
+    token: Option<&str>,
+) -> (StatusCode, String) {
+    let mut req = test::TestRequest::get().uri(path);
+    if let Some(t) = token {
+        req = req.insert_header(bearer(t));
+    }
+    let res = test::call_service(app, req.to_request()).await;
+    let status = res.status();
+    let body = test::read_body(res).await;
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[actix_web::test]
+async fn protected_routes_answer_401_403_404_and_clerks_reverification() {
+    let key = DevKey::generate("ins_routes");
+    let config = pem_config(&key);
+    let runs = web::Data::new(AtomicUsize::new(0));
+    let strict = || ClerkRequireAuth::new(config.clone());
+    let app = test::init_service(
+        App::new()
+            .app_data(runs.clone())
+            .service(
+                web::scope("/admin")
+                    .wrap(strict().require(Has::role("org:admin")))
+                    .route("", web::get().to(counted)),
+            )
+            .service(
+                web::scope("/hidden")
+                    .wrap(
+                        strict()
+                            .require(Has::role("org:admin"))
+                            .not_found_when_forbidden(),
+                    )
+                    .route("", web::get().to(counted)),
+            )
+            .service(
+                web::scope("/danger")
+                    .wrap(strict().require(Has::reverification(Reverification::Strict)))
+                    .route("", web::get().to(counted)),
+            )
+            .service(
+                web::scope("/hidden-danger")
+                    .wrap(
+                        strict()
+                            .require(
+                                Has::role("org:admin").and_reverification(Reverification::Strict),
+                            )
+                            .not_found_when_forbidden(),
+                    )
+                    .route("", web::get().to(counted)),
+            )
+            .service(
+                web::scope("/billing")
+                    .wrap(strict().require(Has::any_of([
+                        Has::role("org:admin"),
+                        Has::permission("org:invoices:create"),
+                    ])))
+                    .route("", web::get().to(counted)),
+            ),
+    )
+    .await;
+    let admin_fresh = key.session_token(
+        "user_admin",
+        json!({"org_id":"org_1","org_role":"org:admin","fva":[2,2]}),
+    );
+    let admin_stale = key.session_token(
+        "user_admin",
+        json!({"org_id":"org_1","org_role":"org:admin","fva":[30,30]}),
+    );
+    let member = key.session_token(
+        "user_member",
+        json!({"org_id":"org_1","org_role":"org:member","fva":[2,2],
+               "org_permissions":["org:invoices:create"]}),
+    );
+    let outsider = key.session_token("user_out", json!({"fva":[30,-1]}));
+    let strict_body = r#"{"clerk_error":{"type":"forbidden","reason":"reverification-error","metadata":{"reverification":"strict"}}}"#;
+    let forbidden = r#"{"error":"forbidden"}"#;
+    let cases: Vec<(&str, Option<&str>, StatusCode, &str)> = vec![
+        (
+            "/admin",
+            None,
+            StatusCode::UNAUTHORIZED,
+            r#"{"error":"unauthenticated","reason":"session-token-and-uat-missing"}"#,
+        ),
+        ("/admin", Some(&member), StatusCode::FORBIDDEN, forbidden),
+        ("/admin", Some(&admin_stale), StatusCode::OK, "user_admin"),
+        ("/hidden", Some(&member), StatusCode::NOT_FOUND, ""),
+        (
+            "/hidden",
+            None,
+            StatusCode::UNAUTHORIZED,
+            r#"{"error":"unauthenticated","reason":"session-token-and-uat-missing"}"#,
+        ),
+        ("/hidden", Some(&admin_fresh), StatusCode::OK, "user_admin"),
+        (
+            "/danger",
+            Some(&admin_stale),
+            StatusCode::FORBIDDEN,
+            strict_body,
+        ),
+        (
+            "/danger",
+            Some(&outsider),
+            StatusCode::FORBIDDEN,
+            strict_body,
+        ),
+        ("/danger", Some(&member), StatusCode::OK, "user_member"),
+        // reverification is never hidden: Clerk's frontend must see it to ask again
+        (
+            "/hidden-danger",
+            Some(&admin_stale),
+            StatusCode::FORBIDDEN,
+            strict_body,
+        ),
+        ("/hidden-danger", Some(&member), StatusCode::NOT_FOUND, ""),
+        (
+            "/hidden-danger",
+            Some(&admin_fresh),
+            StatusCode::OK,
+            "user_admin",
+        ),
+        ("/billing", Some(&member), StatusCode::OK, "user_member"),
+        (
+            "/billing",
+            Some(&outsider),
+            StatusCode::FORBIDDEN,
+            forbidden,
+        ),
+    ];
+    let mut expected_runs = 0;
+    for (path, token, status, body) in cases {
+        let before = runs.load(Ordering::SeqCst);
+        let got = answer(&app, path, token).await;
+        assert_eq!(got, (status, body.to_owned()), "{path} {token:?}");
+        let ran = runs.load(Ordering::SeqCst) - before;
+        assert_eq!(
+            ran,
+            usize::from(status == StatusCode::OK),
+            "{path}: handler runs"
+        );
+        expected_runs += ran;
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), expected_runs);
+}
+
+fn problem_json<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let kind = match res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ClerkError>())
+    {
+        Some(ClerkError::Forbidden) => "forbidden".to_owned(),
+        Some(ClerkError::ReverificationRequired { reverification }) => {
+            format!(
+                "reverify:{}",
+                serde_json::to_string(reverification).unwrap_or_default()
+            )
+        }
+        other => format!("{other:?}"),
+    };
+    let (req, _) = res.into_parts();
+    let res = HttpResponse::Forbidden().body(kind);
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, res).map_into_right_body(),
+    ))
+}
+
+#[actix_web::test]
+async fn hooks_and_error_handlers_see_the_authorization_errors() {
+    let key = DevKey::generate("ins_hooks");
+    let config = pem_config(&key);
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    let app = test::init_service(
+        App::new()
+            .service(
+                web::scope("/hook")
+                    .wrap(
+                        ClerkRequireAuth::new(config.clone())
+                            .require(Has::plan("pro").and_reverification(Reverification::Moderate))
+                            .on_error(move |err, _req| {
+                                log.lock().push(format!("{err:?}"));
+                                HttpResponse::build(err.status_code()).body("custom")
+                            }),
+                    )
+                    .route("", web::get().to(|| async { "in" })),
+            )
+            .service(
+                web::scope("/handlers")
+                    .wrap(ClerkRequireAuth::new(config.clone()).require(Has::all_of([
+                        Has::feature("premium"),
+                        Has::reverification(Reverification::Custom {
+                            level: actix_clerk::ReverificationLevel::SecondFactor,
+                            after_minutes: 10,
+                        }),
+                    ])))
+                    .wrap(ErrorHandlers::new().handler(StatusCode::FORBIDDEN, problem_json))
+                    .route("", web::get().to(|| async { "in" })),
+            ),
+    )
+    .await;
+    let pro_stale = key.session_token("user_1", json!({"pla":"u:pro","fva":[90,90]}));
+    let free = key.session_token("user_2", json!({"pla":"u:free","fva":[1,1]}));
+    assert_eq!(
+        answer(&app, "/hook", Some(&pro_stale)).await,
+        (StatusCode::FORBIDDEN, "custom".into())
+    );
+    assert_eq!(
+        answer(&app, "/hook", Some(&free)).await,
+        (StatusCode::FORBIDDEN, "custom".into())
+    );
+    assert_eq!(
+        *seen.lock(),
+        vec![
+            "ReverificationRequired { reverification: Moderate }".to_owned(),
+            "Forbidden".to_owned()
+        ]
+    );
+    let premium_stale = key.session_token("user_3", json!({"fea":"u:premium","fva":[5,30]}));
+    assert_eq!(
+        answer(&app, "/handlers", Some(&premium_stale)).await,
+        (
+            StatusCode::FORBIDDEN,
+            r#"reverify:{"level":"second_factor","afterMinutes":10}"#.into()
+        )
+    );
+    assert_eq!(
+        answer(&app, "/handlers", Some(&free)).await,
+        (StatusCode::FORBIDDEN, "forbidden".into())
+    );
+}
+
+#[actix_web::test]
+async fn nested_middlewares_of_one_configuration_authenticate_once() {
+    let key = DevKey::generate("ins_nested");
+    let config = pem_config(&key);
+    let other = pem_config(&key);
+    let app = test::init_service(
+        App::new()
+            .wrap(ClerkWithAuth::new(config.clone()))
+            .service(
+                web::scope("/same")
+                    .wrap(ClerkRequireAuth::new(config.clone()).require(Has::role("org:admin")))
+                    .route(
+                        "",
+                        web::get().to(|auth: Auth| async move {
+                            auth.user_id().unwrap_or("-").to_owned()
+                        }),
+                    ),
+            )
+            .service(
+                web::scope("/other")
+                    .wrap(ClerkRequireAuth::new(other.clone()))
+                    .route("", web::get().to(|| async { "other" })),
+            ),
+    )
+    .await;
+    let lookups = |c: &ClerkConfig| {
+        let s = c.stats().token_cache.expect("cache on");
+        s.hits + s.misses
+    };
+    let admin = key.session_token("user_a", json!({"org_id":"org_1","org_role":"org:admin"}));
+    let member = key.session_token("user_m", json!({"org_id":"org_1","org_role":"org:member"}));
+    for i in 1..=5u64 {
+        assert_eq!(
+            answer(&app, "/same", Some(&admin)).await,
+            (StatusCode::OK, "user_a".into())
+        );
+        assert_eq!(lookups(&config), i, "one authentication per request");
+    }
+    assert_eq!(
+        answer(&app, "/same", Some(&member)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        answer(&app, "/same", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        lookups(&config),
+        6,
+        "signed-out requests never reach the cache"
+    );
+    // another configuration decides on its own
+    assert_eq!(
+        answer(&app, "/other", Some(&admin)).await,
+        (StatusCode::OK, "other".into())
+    );
+    assert_eq!((lookups(&config), lookups(&other)), (7, 1));
+}
+
+#[derive(Deserialize)]
+struct TemplateClaims {
+    sub: String,
+    metadata: Metadata,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    tier: String,
+}
+
+async fn tier(auth: Auth) -> Result<String, ClaimsError> {
+    let claims: TemplateClaims = auth.claims_as()?;
+    Ok(format!("{}:{}", claims.sub, claims.metadata.tier))
+}
+
+async fn invoice(auth: Auth) -> Result<&'static str, ClerkError> {
+    auth.protect(&Has::permission("org:invoices:create"))?;
+    Ok("created")
+}
+
+async fn optional(auth: Option<Auth>, signed_in: Option<Authenticated>) -> String {
+    format!(
+        "{} {}",
+        auth.map_or("none".into(), |a| a.is_signed_in().to_string()),
+        signed_in.is_some()
+    )
+}
+
+#[actix_web::test]
+async fn handlers_authorize_read_typed_claims_and_optional_extractors() {
+    let key = DevKey::generate("ins_handlers");
+    let config = pem_config(&key);
+    let app = test::init_service(
+        App::new()
+            .service(
+                web::scope("/lax")
+                    .wrap_fn(|req, srv| {
+                        // the extension trait from a middleware of the application's own
+                        let seen = req.clerk_auth().map(|a| a.is_signed_in());
+                        let fut = srv.call(req);
+                        async move {
+                            let mut res = fut.await?;
+                            res.headers_mut().insert(
+                                header::HeaderName::from_static("x-seen"),
+                                header::HeaderValue::from_static(match seen {
+                                    Some(true) => "in",
+                                    Some(false) => "out",
+                                    None => "none",
+                                }),
+                            );
+                            Ok(res)
+                        }
+                    })
+                    .wrap(ClerkWithAuth::new(config.clone()))
+                    .route("/tier", web::get().to(tier))
+                    .route("/invoice", web::get().to(invoice))
+                    .route("/optional", web::get().to(optional)),
+            )
+            .route("/bare/optional", web::get().to(optional)),
+    )
+    .await;
+    let with_tier = key.session_token(
+        "user_t",
+        json!({"metadata":{"tier":"gold"},"org_id":"org_1","org_permissions":["org:invoices:create"]}),
+    );
+    let without = key.session_token("user_n", json!({}));
+    assert_eq!(
+        answer(&app, "/lax/tier", Some(&with_tier)).await,
+        (StatusCode::OK, "user_t:gold".into())
+    );
+    assert_eq!(
+        answer(&app, "/lax/tier", Some(&without)).await,
+        (StatusCode::FORBIDDEN, r#"{"error":"forbidden"}"#.into())
+    );
+    assert_eq!(
+        answer(&app, "/lax/tier", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        answer(&app, "/lax/invoice", Some(&with_tier)).await,
+        (StatusCode::OK, "created".into())
+    );
+    assert_eq!(
+        answer(&app, "/lax/invoice", Some(&without)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        answer(&app, "/lax/invoice", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        answer(&app, "/lax/optional", Some(&without)).await,
+        (StatusCode::OK, "true true".into())
+    );
+    assert_eq!(
+        answer(&app, "/lax/optional", None).await,
+        (StatusCode::OK, "false false".into())
+    );
+    assert_eq!(
+        answer(&app, "/bare/optional", Some(&without)).await,
+        (StatusCode::OK, "none false".into())
+    );
+    let req = test::TestRequest::get()
+        .uri("/lax/optional")
+        .insert_header(bearer(&without))
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(
+        res.headers().get("x-seen").map(|v| v.as_bytes()),
+        Some(&b"in"[..])
+    );
+    // a claims error never echoes a claim
+    let err = ClaimsError::Invalid("missing field `metadata`".into());
+    let body = actix_web::body::to_bytes(err.error_response().into_body())
+        .await
+        .expect("body");
+    assert_eq!(&body[..], br#"{"error":"forbidden"}"#);
+    let _ = now_secs();
+}
