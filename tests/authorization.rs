@@ -695,3 +695,178 @@ async fn handlers_authorize_read_typed_claims_and_optional_extractors() {
     assert_eq!(&body[..], br#"{"error":"forbidden"}"#);
     let _ = now_secs();
 }
+
+/// The `authorization` example as a process, configured from the environment like
+/// `with_auth`, with `REQUIRE` in the shape of Clerk's `has()` parameters.
+#[actix_web::test]
+async fn the_authorization_example_protects_by_require() {
+    use std::io::{BufRead as _, BufReader};
+    use std::path::Path;
+
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile dir");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--example", "authorization"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env(
+            "CARGO_TARGET_DIR",
+            profile_dir.parent().expect("target dir"),
+        )
+        .status()
+        .expect("cargo build --example authorization");
+    assert!(
+        status.success(),
+        "building the authorization example failed"
+    );
+    let bin = profile_dir
+        .join("examples")
+        .join(format!("authorization{}", std::env::consts::EXE_SUFFIX));
+
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let key = DevKey::generate("ins_example");
+    let start = |require: &str| {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut child = Command::new(&bin)
+            .env_clear()
+            .env("PORT", port.to_string())
+            .env("CLERK_JWT_KEY", key.public_pem())
+            .env("REQUIRE", require)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the example");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("banner");
+        assert!(line.contains("listening"), "{line}");
+        (Server(child), format!("http://127.0.0.1:{port}"))
+    };
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let client = awc::Client::default();
+    let get = |url: String, token: Option<String>| {
+        let client = client.clone();
+        async move {
+            let mut req = client.get(url);
+            if let Some(t) = token {
+                req = req.insert_header(("Authorization", format!("Bearer {t}")));
+            }
+            let mut res = req.send().await.expect("request");
+            let body = res.body().await.expect("body");
+            (
+                res.status().as_u16(),
+                String::from_utf8_lossy(&body).into_owned(),
+            )
+        }
+    };
+    let admin = key.session_token(
+        "user_admin",
+        json!({"org_id":"org_1","org_role":"org:admin","org_slug":"acme","fva":[30,30]}),
+    );
+    let member = key.session_token(
+        "user_member",
+        json!({"org_id":"org_1","org_role":"org:member","fva":[1,1],"metadata":{"tier":"gold"}}),
+    );
+    let cases: Vec<(&str, &str, Option<&str>, u16, Option<&str>)> = vec![
+        (
+            r#"{"role":"org:admin"}"#,
+            "/protected-endpoint",
+            None,
+            401,
+            None,
+        ),
+        (
+            r#"{"role":"org:admin"}"#,
+            "/protected-endpoint",
+            Some(&member),
+            403,
+            Some(r#"{"error":"forbidden"}"#),
+        ),
+        (
+            r#"{"role":"org:admin"}"#,
+            "/protected-endpoint",
+            Some(&admin),
+            200,
+            None,
+        ),
+        (
+            r#"{"reverification":"strict"}"#,
+            "/protected-endpoint",
+            Some(&admin),
+            403,
+            Some(
+                r#"{"clerk_error":{"type":"forbidden","reason":"reverification-error","metadata":{"reverification":"strict"}}}"#,
+            ),
+        ),
+        (
+            r#"{"reverification":{"level":"second_factor","afterMinutes":10}}"#,
+            "/protected-endpoint",
+            Some(&admin),
+            403,
+            Some(
+                r#"{"clerk_error":{"type":"forbidden","reason":"reverification-error","metadata":{"reverification":{"level":"second_factor","afterMinutes":10}}}}"#,
+            ),
+        ),
+        (
+            r#"{"reverification":"strict"}"#,
+            "/protected-endpoint",
+            Some(&member),
+            200,
+            None,
+        ),
+        (
+            r#"{"plan":"pro"}"#,
+            "/protected-endpoint",
+            Some(&admin),
+            403,
+            Some(r#"{"error":"forbidden"}"#),
+        ),
+        (
+            "",
+            "/org/settings",
+            Some(&admin),
+            200,
+            Some("settings of acme (you are org:admin)"),
+        ),
+        ("", "/org/settings", Some(&member), 403, None),
+        (
+            "",
+            "/me/tier",
+            Some(&member),
+            200,
+            Some("user_member is on the gold tier"),
+        ),
+        ("", "/me/tier", Some(&admin), 403, None),
+        ("", "/protected-endpoint", Some(&member), 200, None),
+    ];
+    let mut running: Option<(String, Server, String)> = None;
+    for (require, path, token, status, body) in cases {
+        if running.as_ref().map(|r| r.0.as_str()) != Some(require) {
+            running = None;
+            let (server, base) = start(require);
+            running = Some((require.to_owned(), server, base));
+        }
+        let base = &running.as_ref().expect("server").2;
+        let (got_status, got_body) = get(format!("{base}{path}"), token.map(str::to_owned)).await;
+        assert_eq!(got_status, status, "{require} {path}: {got_body}");
+        if let Some(body) = body {
+            assert_eq!(got_body, body, "{require} {path}");
+        }
+        if status == 200 && path == "/protected-endpoint" {
+            let auth: Value = serde_json::from_str(&got_body).expect("auth JSON");
+            assert_eq!(auth["isAuthenticated"], json!(true));
+        }
+    }
+}
