@@ -779,7 +779,9 @@ async fn the_authorization_example_protects_by_require() {
         "user_member",
         json!({"org_id":"org_1","org_role":"org:member","fva":[1,1],"metadata":{"tier":"gold"}}),
     );
-    let cases: Vec<(&str, &str, Option<&str>, u16, Option<&str>)> = vec![
+    // REQUIRE, path, token, status, body
+    type Case<'a> = (&'a str, &'a str, Option<&'a str>, u16, Option<&'a str>);
+    let cases: Vec<Case<'_>> = vec![
         (
             r#"{"role":"org:admin"}"#,
             "/protected-endpoint",
@@ -854,7 +856,7 @@ async fn the_authorization_example_protects_by_require() {
     let mut running: Option<(String, Server, String)> = None;
     for (require, path, token, status, body) in cases {
         if running.as_ref().map(|r| r.0.as_str()) != Some(require) {
-            running = None;
+            drop(running.take()); // stop the previous server first
             let (server, base) = start(require);
             running = Some((require.to_owned(), server, base));
         }
