@@ -136,14 +136,18 @@ impl fmt::Display for Reason {
 }
 
 /// The error a request fails with: what [`ClerkRequireAuth`](crate::ClerkRequireAuth) passes to
-/// actix's error chain for a signed-out request, and what the [`Authenticated`](crate::Authenticated)
-/// extractor returns.
+/// actix's error chain for a signed-out (or, with [`require`](crate::ClerkRequireAuth::require),
+/// unauthorized) request, and what the extractors and [`Auth::protect`](crate::Auth::protect)
+/// return.
 ///
-/// Its [`ResponseError`] answer:
-/// - signed out → `401` with `WWW-Authenticate: Bearer` (`error="invalid_token"` when a
-///   token was presented) and a small JSON body naming the reason;
-/// - key source unavailable → `503` with `Retry-After`;
-/// - middleware missing → `500` naming the misconfiguration.
+/// Its [`ResponseError`] answer (JSON bodies, `content-type: application/json`):
+/// - signed out → `401`, `WWW-Authenticate: Bearer` (`Bearer error="invalid_token"` when a
+///   token was presented), `{"error":"unauthenticated","reason":"<Clerk's reason>"}`;
+/// - key source unavailable → `503`, `Retry-After: <seconds>`,
+///   `{"error":"authentication_unavailable","reason":"<reason>"}`;
+/// - check failed → `403`, `{"error":"forbidden"}`; only reverification missing → `403` with
+///   Clerk's reverification body; hidden route → `404`, empty;
+/// - middleware missing → `500`, text naming the misconfiguration.
 ///
 /// Override it with the middleware's `on_error` hook or with actix's `ErrorHandlers`.
 /// Neither `Display`, `Debug` nor the response ever contain the token.
