@@ -2,7 +2,8 @@
 //! actix apps driven on one actix runtime per fuzzing process (libFuzzer calls the target on one
 //! thread, so everything lives in thread-locals created on first use).
 //!
-//! Only the crate's PUBLIC API is used.
+//! Only the crate's PUBLIC API is used. Tokens are minted by the tests' `DevKey`
+//! (`tests/support/mod.rs`), with a fixed key.
 
 use std::cell::OnceCell;
 use std::future::Future;
@@ -15,14 +16,15 @@ use actix_http::Request;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{test, web, App, HttpResponse};
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{KeyPair as _, RsaKeyPair, RSA_PKCS1_SHA256};
 use base64::Engine as _;
 use serde_json::Value;
 
+#[path = "../../tests/support/mod.rs"]
+mod support;
+pub use support::{b64url, DevKey};
+
 /// A 2048-bit RSA key made for these fuzz targets only (it signs nothing else anywhere), fixed so
-/// that the committed seed tokens verify.
+/// that the committed seed tokens verify (`fuzz/seeds/make_seeds.rs` mints them with it).
 const TEST_ONLY_PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----
 MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCwLH3/egazQeTK
 5aHtc3UQlmSWWr8gFDH1A9eE7mGYt6RBo006bNyBdLn1iiTuYhO68ebrvR6QtxFT
@@ -61,21 +63,9 @@ pub const PROD_FAPI: &str = "clerk.example.com";
 /// Development instance host.
 pub const DEV_FAPI: &str = "fine-ant-12.clerk.accounts.dev";
 
-/// The fixed key pair.
-pub struct Key {
-    pair: RsaKeyPair,
-    /// Its public half as PEM: the configurations' `jwt_key`.
-    pub public_pem: String,
-}
-
-/// URL-safe base64 without padding.
-pub fn b64url(bytes: impl AsRef<[u8]>) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// The process's key.
-pub fn key() -> &'static Key {
-    static KEY: OnceLock<Key> = OnceLock::new();
+/// The process's key: the fixed test-only key, `kid` [`KID`].
+pub fn key() -> &'static DevKey {
+    static KEY: OnceLock<DevKey> = OnceLock::new();
     KEY.get_or_init(|| {
         let body: String = TEST_ONLY_PRIVATE_KEY
             .lines()
@@ -84,43 +74,15 @@ pub fn key() -> &'static Key {
         let der = base64::engine::general_purpose::STANDARD
             .decode(body)
             .expect("key base64");
-        let pair = RsaKeyPair::from_pkcs8(&der).expect("PKCS#8 RSA key");
-        let spki = pair.public_key().as_der().expect("public key DER");
-        let b64 = base64::engine::general_purpose::STANDARD.encode(spki.as_ref());
-        let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
-        for chunk in b64.as_bytes().chunks(64) {
-            pem.push_str(std::str::from_utf8(chunk).expect("ascii"));
-            pem.push('\n');
-        }
-        pem.push_str("-----END PUBLIC KEY-----\n");
-        Key {
-            pair,
-            public_pem: pem,
-        }
+        DevKey::from_pkcs8(&der, KID)
     })
 }
 
-impl Key {
-    /// RS256 over `header_segment.payload_segment`, returning the whole token.
-    pub fn sign_segments(&self, header_segment: &str, payload_segment: &str) -> String {
-        let input = format!("{header_segment}.{payload_segment}");
-        let mut sig = vec![0; self.pair.public_modulus_len()];
-        self.pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                input.as_bytes(),
-                &mut sig,
-            )
-            .expect("signing");
-        format!("{input}.{}", b64url(sig))
-    }
-
-    /// A token whose payload is exactly `payload` (any bytes) under the standard header.
-    pub fn sign_payload(&self, payload: &[u8]) -> String {
-        let header = format!(r#"{{"alg":"RS256","kid":"{KID}","typ":"JWT"}}"#);
-        self.sign_segments(&b64url(header), &b64url(payload))
-    }
+/// A token whose payload is exactly `payload` (any bytes) under the standard header, signed by
+/// the fixed key (RS256).
+pub fn sign_payload(payload: &[u8]) -> String {
+    let header = format!(r#"{{"alg":"RS256","kid":"{KID}","typ":"JWT"}}"#);
+    key().sign_bytes(header.as_bytes(), payload)
 }
 
 /// `pk_<instance>_` + base64(`<host>$`) without padding, as Clerk writes them.
@@ -142,7 +104,7 @@ pub enum Instance {
 
 /// The configuration of an instance, all verifying with the fixed key.
 pub fn config(instance: Instance) -> ClerkConfig {
-    let b = ClerkConfig::builder().jwt_key(key().public_pem.clone());
+    let b = ClerkConfig::builder().jwt_key(key().public_pem());
     let b = match instance {
         Instance::Prod => b
             .publishable_key(publishable_key("live", PROD_FAPI))
