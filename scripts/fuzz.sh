@@ -5,7 +5,8 @@
 #
 # Installs cargo-fuzz from crates.io when it is missing. cargo-fuzz needs nightly-only compiler
 # flags; on a stable toolchain they are enabled with RUSTC_BOOTSTRAP=1. Each target starts from
-# its committed seeds (fuzz/corpus/<target>/, left unchanged) and writes the inputs it discovers
+# its committed seeds (fuzz/corpus/<target>/, left unchanged; written by
+# `cd fuzz && cargo run --example make_seeds`) and writes the inputs it discovers
 # to fuzz/corpus-run/<target>/ (git-ignored). Crashes land in fuzz/artifacts/<target>/.
 # Prints the number of executions per target; exits non-zero if any target crashed.
 set -uo pipefail
