@@ -11,6 +11,7 @@ use crate::error::ConfigError;
 pub use crate::instance::InstanceType;
 use crate::instance::PublishableKey;
 use crate::keys::{KeyStore, RemoteOptions, VerifyKey};
+use crate::machine::opaque::{OpaqueOptions, OpaqueVerifier};
 use crate::secret::Secret;
 use crate::stats::ClerkStats;
 use crate::verify::{ClaimRules, Verifier};
@@ -127,6 +128,8 @@ impl ClerkConfig {
 #[must_use]
 pub struct ClerkConfigBuilder {
     secret_key: Option<String>,
+    machine_secret_key: Option<String>,
+    machine_tokens: OpaqueOptions,
     publishable_key: Option<String>,
     jwt_key: Option<String>,
     api_url: Option<String>,
@@ -170,6 +173,7 @@ impl ClerkConfigBuilder {
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut b = ClerkConfigBuilder {
             secret_key: env_var("CLERK_SECRET_KEY")?,
+            machine_secret_key: env_var("CLERK_MACHINE_SECRET_KEY")?,
             publishable_key: env_var("CLERK_PUBLISHABLE_KEY")?,
             jwt_key: env_var("CLERK_JWT_KEY")?,
             api_url: env_var("CLERK_API_URL")?,
@@ -191,6 +195,43 @@ impl ClerkConfigBuilder {
     /// Needed unless a PEM key is given.
     pub fn secret_key(mut self, key: impl Into<String>) -> Self {
         self.secret_key = Some(key.into());
+        self
+    }
+
+    /// A machine secret key, used instead of the secret key to verify M2M tokens
+    /// (`CLERK_MACHINE_SECRET_KEY`). Never printed.
+    pub fn machine_secret_key(mut self, key: impl Into<String>) -> Self {
+        self.machine_secret_key = Some(key.into());
+        self
+    }
+
+    /// How long a machine token verified by the Backend API is served from the cache
+    /// (default 10 s, never past the token's own expiry; zero turns the cache off): the delay
+    /// before a revoked API key, M2M or OAuth token is refused.
+    pub fn machine_token_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.machine_tokens.ttl = ttl;
+        self
+    }
+
+    /// How long a `token-invalid` or `secret-key-invalid` answer of the Backend API is
+    /// remembered (default 2 s).
+    pub fn machine_token_negative_ttl(mut self, ttl: Duration) -> Self {
+        self.machine_tokens.negative_ttl = ttl;
+        self
+    }
+
+    /// Timeout of one Backend API verification (default 5 s).
+    pub fn machine_token_verify_timeout(mut self, timeout: Duration) -> Self {
+        self.machine_tokens.timeout = timeout;
+        self
+    }
+
+    /// Bounds on Backend API verifications: at most `concurrent` in flight and `per_second`
+    /// started per second (defaults 16 and 50). Past them a request is refused at once
+    /// (`503` + `Retry-After: 1` from the strict middleware), never queued.
+    pub fn machine_token_verify_limits(mut self, concurrent: usize, per_second: u32) -> Self {
+        self.machine_tokens.max_concurrent = concurrent;
+        self.machine_tokens.max_per_second = per_second;
         self
     }
 
@@ -312,6 +353,23 @@ impl ClerkConfigBuilder {
         {
             return Err(ConfigError::InvalidApiUrl(api_url));
         }
+        let machine_secret_key = match self.machine_secret_key {
+            Some(k) if !k.trim().is_empty() && !k.contains(char::is_whitespace) => {
+                Some(Secret::new(k))
+            }
+            Some(_) => return Err(ConfigError::InvalidMachineSecretKey),
+            None => None,
+        };
+        let m = &self.machine_tokens;
+        if m.timeout.is_zero()
+            || m.timeout > Duration::from_secs(300)
+            || m.max_concurrent == 0
+            || m.max_per_second == 0
+        {
+            return Err(ConfigError::InvalidDuration(
+                "machine token verification limits",
+            ));
+        }
         let api_version = self
             .api_version
             .unwrap_or_else(|| DEFAULT_API_VERSION.to_owned());
@@ -326,6 +384,14 @@ impl ClerkConfigBuilder {
         if clock_skew > Duration::from_secs(86_400) {
             return Err(ConfigError::InvalidDuration("clock skew"));
         }
+        let machines = (secret_key.is_some() || machine_secret_key.is_some()).then(|| {
+            OpaqueVerifier::new(
+                api_url.clone(),
+                secret_key.clone(),
+                machine_secret_key,
+                self.machine_tokens.clone(),
+            )
+        });
         let keys = if let Some(pem) = self.jwt_key {
             KeyStore::Pem(Arc::new(VerifyKey::from_pem_text(&pem)?))
         } else if let Some(secret) = &secret_key {
@@ -364,6 +430,7 @@ impl ClerkConfigBuilder {
                     publishable_key,
                     verifier: Verifier { keys, rules },
                     cache,
+                    machines,
                 },
             }),
         })

@@ -70,6 +70,9 @@ pub enum Reason {
     TokenTypeMismatch,
     /// `unexpected-error`: the token's JSON has a shape Clerk's SDK cannot read (e.g. `null`).
     UnexpectedError,
+    /// `No token in header`: a middleware that accepts one kind of machine token got no
+    /// `Authorization` token (Clerk's literal text).
+    NoTokenInHeader,
     /// `session-pending` (**ours**): a verified session whose `sts` is `pending`. Clerk reports
     /// such a request as signed in but hands out a signed-out auth object.
     SessionPending,
@@ -109,6 +112,7 @@ impl Reason {
             Reason::PrimaryDomainCrossOriginSync => "primary-domain-cross-origin-sync",
             Reason::TokenTypeMismatch => "token-type-mismatch",
             Reason::UnexpectedError => "unexpected-error",
+            Reason::NoTokenInHeader => "No token in header",
             Reason::SessionPending => "session-pending",
         }
     }
@@ -164,10 +168,12 @@ pub enum ClerkError {
         /// Whether the request presented a token (header or cookie).
         token_presented: bool,
     },
-    /// The instance's keys could not be obtained, so no decision could be made.
+    /// The instance's keys, or Clerk's Backend API verifying a machine token, could not be
+    /// reached (or the bound on machine-token verifications was hit), so no decision could be
+    /// made.
     #[error("authentication keys unavailable ({reason})")]
     KeysUnavailable {
-        /// `jwk-remote-failed-to-load` or `secret-key-invalid`.
+        /// `jwk-remote-failed-to-load`, `secret-key-invalid`, or `unexpected-error` (Backend API).
         reason: Reason,
         /// What went wrong, without secrets.
         message: String,
@@ -307,6 +313,12 @@ pub enum ConfigError {
     /// The secret key does not look like one.
     #[error("CLERK_SECRET_KEY is malformed: expected sk_live_… or sk_test_…")]
     InvalidSecretKey,
+    /// The machine secret key is empty or contains white space.
+    #[error("CLERK_MACHINE_SECRET_KEY is malformed: expected the machine secret key shown in the Clerk dashboard")]
+    InvalidMachineSecretKey,
+    /// A middleware accepts machine tokens of a kind this configuration cannot verify.
+    #[error("this configuration cannot verify {0} tokens: set CLERK_SECRET_KEY (or, for m2m_token, CLERK_MACHINE_SECRET_KEY)")]
+    CannotVerify(crate::machine::TokenKind),
     /// The publishable key cannot be decoded.
     #[error("CLERK_PUBLISHABLE_KEY is malformed ({0}): expected pk_live_… or pk_test_… as shown in the Clerk dashboard")]
     InvalidPublishableKey(&'static str),
@@ -335,6 +347,8 @@ impl fmt::Debug for ConfigError {
         let variant = match self {
             ConfigError::MissingKey => "MissingKey",
             ConfigError::InvalidSecretKey => "InvalidSecretKey",
+            ConfigError::InvalidMachineSecretKey => "InvalidMachineSecretKey",
+            ConfigError::CannotVerify(_) => "CannotVerify",
             ConfigError::InvalidPublishableKey(_) => "InvalidPublishableKey",
             ConfigError::InvalidJwtKey => "InvalidJwtKey",
             ConfigError::InvalidApiUrl(_) => "InvalidApiUrl",

@@ -85,6 +85,7 @@ mod instance;
 mod js;
 mod jwt;
 mod keys;
+mod machine;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod middleware;
@@ -101,6 +102,7 @@ pub use crate::config::{
 };
 pub use crate::error::{ClerkError, ConfigError, Reason};
 pub use crate::extract::Authenticated;
+pub use crate::machine::{Accepts, TokenKind};
 pub use crate::middleware::{
     ClerkAuth, ClerkAuthMiddleware, ClerkFuture, ClerkRequestExt, ClerkRequireAuth, ClerkWithAuth,
     Lax, Mode, Strict, AUTH_MESSAGE_HEADER, AUTH_REASON_HEADER, AUTH_STATUS_HEADER,

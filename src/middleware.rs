@@ -20,7 +20,8 @@ use futures_util::future::LocalBoxFuture;
 use crate::auth::{Auth, AuthState, Has};
 use crate::authenticate::{authenticate, CacheAnswer, Decision, RequestParts};
 use crate::config::ClerkConfig;
-use crate::error::{ClerkError, Reason};
+use crate::error::{ClerkError, ConfigError, Reason};
+use crate::machine::{Accepts, TokenKind};
 
 /// `x-clerk-auth-status`
 pub const AUTH_STATUS_HEADER: &str = "x-clerk-auth-status";
@@ -148,6 +149,8 @@ struct Options {
     config: ClerkConfig,
     auth_headers: bool,
     on_error: Option<ErrorHook>,
+    /// The kinds of token accepted (default: session tokens).
+    accepts: Accepts,
     /// What a signed-in request must pass (strict only).
     require: Option<Has>,
     /// Answer `404` instead of `403` when `require` fails (not for reverification).
@@ -173,6 +176,7 @@ impl<M: Mode> fmt::Debug for ClerkAuth<M> {
         .field("config", &self.opts.config)
         .field("auth_headers", &self.opts.auth_headers)
         .field("on_error", &self.opts.on_error.is_some())
+        .field("accepts", &self.opts.accepts)
         .field("require", &self.opts.require)
         .field("hide_forbidden", &self.opts.hide_forbidden)
         .finish()
@@ -189,6 +193,7 @@ impl<M: Mode> ClerkAuth<M> {
                 on_error: None,
                 require: None,
                 hide_forbidden: false,
+                accepts: Accepts::default(),
             },
             mode: PhantomData,
         }
@@ -199,6 +204,36 @@ impl<M: Mode> ClerkAuth<M> {
     pub fn auth_headers(mut self, enabled: bool) -> Self {
         self.opts.auth_headers = enabled;
         self
+    }
+
+    /// Which tokens this middleware accepts, as Clerk's `acceptsToken` (default: session
+    /// tokens only): one [`TokenKind`](crate::TokenKind), a list, or [`Accepts::Any`]. Machine
+    /// tokens come from the `Authorization` header only; opaque ones are verified by Clerk's
+    /// Backend API (cached, single-flight and bounded: see the README), JWT forms locally.
+    ///
+    /// A configuration that cannot verify an accepted kind (no `CLERK_SECRET_KEY`, or for
+    /// `m2m_token` no `CLERK_MACHINE_SECRET_KEY` either) is refused here, before any request.
+    ///
+    /// ```
+    /// use actix_clerk::{Accepts, ClerkConfig, ClerkRequireAuth, TokenKind};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clerk = ClerkConfig::builder().secret_key("sk_test_example").build()?;
+    /// // Sessions and API keys on this route (build it once, outside the server factory).
+    /// let api = ClerkRequireAuth::new(clerk)
+    ///     .accepts(Accepts::List(vec![TokenKind::SessionToken, TokenKind::ApiKey]))?;
+    /// # let _ = api;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn accepts(mut self, accepts: Accepts) -> Result<Self, ConfigError> {
+        let machines = self.opts.config.authenticator().machines.as_ref();
+        for kind in accepts.opaque_kinds() {
+            if !machines.is_some_and(|m| m.can_verify(kind)) {
+                return Err(ConfigError::CannotVerify(kind));
+            }
+        }
+        self.opts.accepts = accepts;
+        Ok(self)
     }
 
     /// Answers rejections with the application's own response, the counterpart of Express's
@@ -350,9 +385,11 @@ fn log_decision(decision: &Decision) {
     crate::metrics::decision(decision.auth.reason());
 }
 
-async fn decide(config: &ClerkConfig, req: &ServiceRequest, header_cache_missed: bool) -> Decision {
+async fn decide(opts: &Options, req: &ServiceRequest, header_cache_missed: bool) -> Decision {
+    let config = &opts.config;
     let app = req.app_config();
     let parts = RequestParts {
+        accepts: &opts.accepts,
         is_get: req.method() == actix_web::http::Method::GET,
         header_cache_missed,
         query: req.query_string(),
@@ -555,7 +592,9 @@ where
         let opts = Rc::clone(&self.opts);
         let strict = self.strict;
         let is_get = req.method() == actix_web::http::Method::GET;
-        let id = opts.config.id();
+        // Decisions are reused only under the same configuration and accepted kinds
+        // (configurations are hundreds of bytes apart; the accepted-kinds key is below 64).
+        let id = opts.config.id() + opts.accepts.key();
         // An outer middleware of the same configuration decided already: one authentication
         // per request.
         let earlier = req
@@ -568,10 +607,13 @@ where
         }
         // The common request: a token the cache holds, signed in. Decided without waiting,
         // and the application's future is returned as it is.
-        let answer = opts
-            .config
-            .authenticator()
-            .decide_cached(req.headers(), is_get);
+        let answer = if opts.accepts.accepts(TokenKind::SessionToken) {
+            opts.config
+                .authenticator()
+                .decide_cached(req.headers(), is_get)
+        } else {
+            CacheAnswer::NotLookedUp
+        };
         let header_cache_missed = match answer {
             CacheAnswer::Decided(mut decision) => {
                 log_decision(&decision);
@@ -583,7 +625,7 @@ where
         };
         ClerkFuture::Decided {
             fut: Box::pin(async move {
-                let mut decision = decide(&opts.config, &req, header_cache_missed).await;
+                let mut decision = decide(&opts, &req, header_cache_missed).await;
                 log_decision(&decision);
                 decision.auth.set_decided_by(id);
                 finish(service, opts, strict, req, decision).await

@@ -34,6 +34,8 @@ pub struct ClerkStats {
     pub jwks_keys: usize,
     /// The verified-token cache, unless it is turned off.
     pub token_cache: Option<TokenCacheStats>,
+    /// Calls made to Clerk's Backend API to verify opaque machine tokens.
+    pub machine_token_verifications: u64,
 }
 
 /// Counters of the verified-token cache.
@@ -68,6 +70,7 @@ impl ClerkStats {
             }
         };
         ClerkStats {
+            machine_token_verifications: a.machines.as_ref().map_or(0, |m| m.calls()),
             jwks_fetches,
             jwks_fetch_failures,
             jwks_last_fetch_failed,

@@ -30,6 +30,18 @@ pub(crate) struct Verifier {
     pub rules: ClaimRules,
 }
 
+/// Which rules a JWT is verified under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Profile {
+    /// A session token: `typ` absent or `JWT`, `azp` and `aud` checked.
+    Session,
+    /// An M2M JWT: as a session token but without `azp`.
+    M2m,
+    /// An OAuth access token JWT: `typ` `at+jwt` or `application/at+jwt`, no `azp`, and the
+    /// audience checked by Clerk's OAuth rule (after the time claims) instead.
+    OAuth,
+}
+
 /// A token that passed every check.
 pub(crate) struct Verified {
     /// Its time claims, for the re-checks of later cache hits.
@@ -146,6 +158,7 @@ pub(crate) async fn verify_decoded(
     verifier: &Verifier,
     d: &DecodedJwt<'_>,
     now: f64,
+    profile: Profile,
 ) -> Result<Verified, Failure> {
     if prop(&d.header, "kid").is_err() {
         return Err(Failure::Bare(Reason::UnexpectedError));
@@ -166,10 +179,24 @@ pub(crate) async fn verify_decoded(
         }
     };
     let typ = prop_opt(&d.header, "typ");
-    if !matches!(typ, None | Some(Value::String(_))) || typ.is_some_and(|t| t != "JWT") {
+    let typ_ok = match profile {
+        Profile::OAuth => matches!(
+            typ.and_then(Value::as_str),
+            Some("at+jwt" | "application/at+jwt")
+        ),
+        _ => typ.is_none() || typ.and_then(Value::as_str) == Some("JWT"),
+    };
+    if !typ_ok {
+        let expected = match profile {
+            Profile::OAuth => "at+jwt, application/at+jwt",
+            _ => "JWT",
+        };
         return Err(Failure::token(
             Reason::TokenInvalid,
-            format!("Invalid JWT type {}. Expected \"JWT\".", js_stringify(typ)),
+            format!(
+                "Invalid JWT type {}. Expected \"{expected}\".",
+                js_stringify(typ)
+            ),
             Some(ACTION_ENSURE_CLERK_JWT),
         ));
     }
@@ -226,7 +253,7 @@ pub(crate) async fn verify_decoded(
             ),
         });
     };
-    check_static_claims(rules, claims)?;
+    check_static_claims(rules, claims, profile)?;
     let times = check_time_claims(rules, claims, now)?;
     Ok(Verified {
         times,
@@ -238,7 +265,11 @@ pub(crate) async fn verify_decoded(
 const ALG_MISMATCH_TEXT: &str = "JWK \"alg\" does not match the requested algorithm";
 
 /// `sub`, `aud`, `azp`: the checks that depend only on the token and the configuration.
-fn check_static_claims(rules: &ClaimRules, claims: &SessionClaims) -> Result<(), Failure> {
+fn check_static_claims(
+    rules: &ClaimRules,
+    claims: &SessionClaims,
+    profile: Profile,
+) -> Result<(), Failure> {
     let sub = claims.get("sub");
     if !matches!(sub, Some(Value::String(_))) {
         return Err(Failure::token(
@@ -250,10 +281,10 @@ fn check_static_claims(rules: &ClaimRules, claims: &SessionClaims) -> Result<(),
             Some(ACTION_ENSURE_CLERK_JWT),
         ));
     }
-    if !rules.audience.is_empty() {
+    if !rules.audience.is_empty() && profile != Profile::OAuth {
         check_audience(&rules.audience, claims.get("aud"))?;
     }
-    if !rules.authorized_parties.is_empty() {
+    if !rules.authorized_parties.is_empty() && profile == Profile::Session {
         let azp = claims.get("azp");
         let ok = match azp {
             Some(Value::String(s)) => {

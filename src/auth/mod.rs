@@ -17,6 +17,8 @@ pub(crate) mod json;
 pub(crate) mod org;
 
 use has::{evaluate, Verdict};
+
+use crate::machine::{MachineAuth, TokenKind};
 pub use has::{Has, Reverification, ReverificationLevel};
 use org::OrgFields;
 
@@ -72,7 +74,20 @@ pub struct Auth {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum AuthState {
     SignedIn(SignedIn),
+    /// An authenticated machine token.
+    Machine(MachineAuth),
     SignedOut(SignedOut),
+}
+
+/// Which auth object a signed-out outcome is (Clerk's `tokenType` of the request state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignedOutKind {
+    /// A session's signed-out object.
+    Session,
+    /// A machine kind's unauthenticated object.
+    Machine(TokenKind),
+    /// Clerk's invalid-token object (`{"isAuthenticated":false,"tokenType":null}`).
+    InvalidToken,
 }
 
 pub(crate) struct SignedIn {
@@ -89,6 +104,7 @@ pub(crate) struct SignedOut {
     pub session_status: Option<Value>,
     /// For key-source outages: seconds before a retry is worthwhile.
     pub retry_after_secs: Option<u64>,
+    pub kind: SignedOutKind,
 }
 
 impl fmt::Debug for Auth {
@@ -100,6 +116,11 @@ impl fmt::Debug for Auth {
                 .field("session_id", &self.session_id())
                 .field("org_id", &self.org_id())
                 .field("carrier", &s.carrier)
+                .finish_non_exhaustive(),
+            AuthState::Machine(m) => f
+                .debug_struct("Auth::Machine")
+                .field("kind", &m.kind)
+                .field("subject", &m.subject_str())
                 .finish_non_exhaustive(),
             AuthState::SignedOut(s) => f
                 .debug_struct("Auth::SignedOut")
@@ -141,6 +162,7 @@ impl Auth {
                 carrier,
                 session_status: None,
                 retry_after_secs: None,
+                kind: SignedOutKind::Session,
             })),
             decided_by: 0,
         }
@@ -154,6 +176,7 @@ impl Auth {
                 carrier: Some(carrier),
                 session_status: Some(Value::String("pending".into())),
                 retry_after_secs: None,
+                kind: SignedOutKind::Session,
             })),
             decided_by: 0,
         }
@@ -164,6 +187,34 @@ impl Auth {
     pub(crate) fn set_retry_after(&mut self, secs: u64) {
         if let Some(AuthState::SignedOut(s)) = Arc::get_mut(&mut self.inner) {
             s.retry_after_secs = Some(secs);
+        }
+    }
+
+    /// An authenticated machine token.
+    pub(crate) fn machine_token(m: MachineAuth) -> Auth {
+        Auth {
+            inner: Arc::new(AuthState::Machine(m)),
+            decided_by: 0,
+        }
+    }
+
+    /// A signed-out outcome answered with another auth object than a session's.
+    pub(crate) fn signed_out_as(
+        kind: SignedOutKind,
+        reason: Reason,
+        message: String,
+        retry_after_secs: Option<u64>,
+    ) -> Auth {
+        Auth {
+            inner: Arc::new(AuthState::SignedOut(SignedOut {
+                reason,
+                message,
+                carrier: Some(TokenCarrier::Header),
+                session_status: None,
+                retry_after_secs,
+                kind,
+            })),
+            decided_by: 0,
         }
     }
 
@@ -182,7 +233,14 @@ impl Auth {
     fn session(&self) -> Option<&SignedIn> {
         match &*self.inner {
             AuthState::SignedIn(s) => Some(s),
-            AuthState::SignedOut(_) => None,
+            AuthState::Machine(_) | AuthState::SignedOut(_) => None,
+        }
+    }
+
+    fn machine(&self) -> Option<&MachineAuth> {
+        match &*self.inner {
+            AuthState::Machine(m) => Some(m),
+            AuthState::SignedIn(_) | AuthState::SignedOut(_) => None,
         }
     }
 
@@ -191,15 +249,83 @@ impl Auth {
     }
 
     /// Whether the request carries a valid, active session.
+    /// Whether the request is authenticated: a valid, active session, or (on a middleware
+    /// that accepts them) a valid machine token.
     pub fn is_signed_in(&self) -> bool {
-        self.session().is_some()
+        !matches!(*self.inner, AuthState::SignedOut(_))
+    }
+
+    /// The kind of token that authenticated the request, or that was expected of a signed-out
+    /// one (`None` for Clerk's invalid-token outcome).
+    pub fn token_kind(&self) -> Option<TokenKind> {
+        match &*self.inner {
+            AuthState::SignedIn(_) => Some(TokenKind::SessionToken),
+            AuthState::Machine(m) => Some(m.kind),
+            AuthState::SignedOut(s) => match s.kind {
+                SignedOutKind::Session => Some(TokenKind::SessionToken),
+                SignedOutKind::Machine(k) => Some(k),
+                SignedOutKind::InvalidToken => None,
+            },
+        }
+    }
+
+    /// Whether a machine token (API key, M2M or OAuth token) authenticated the request.
+    pub fn is_machine(&self) -> bool {
+        self.machine().is_some()
+    }
+
+    /// A machine token's subject: the user or organisation of an API key, the machine of an
+    /// M2M token, the user of an OAuth token.
+    pub fn subject(&self) -> Option<&str> {
+        self.machine()?.subject_str()
+    }
+
+    /// A machine token's id (`ak_…`/`mt_…`/`oat_…` ids, or a JWT's `jti`).
+    pub fn machine_token_id(&self) -> Option<&str> {
+        self.machine()?.id.as_ref()?.as_str()
+    }
+
+    /// An M2M token's machine (`mch_…`).
+    pub fn machine_id(&self) -> Option<&str> {
+        let m = self.machine()?;
+        (m.kind == TokenKind::M2mToken).then(|| m.subject_str())?
+    }
+
+    /// An OAuth token's client.
+    pub fn client_id(&self) -> Option<&str> {
+        self.machine()?.client_id.as_ref()?.as_str()
+    }
+
+    /// An API key's name.
+    pub fn machine_name(&self) -> Option<&str> {
+        self.machine()?.name.as_ref()?.as_str()
+    }
+
+    /// A machine token's scopes.
+    pub fn scopes(&self) -> Vec<&str> {
+        self.machine()
+            .and_then(|m| m.scopes.as_ref())
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether a machine token carries `scope`. (`has()` is always false for machines, as in
+    /// Clerk: scopes are what machines carry.)
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.machine().is_some_and(|m| m.has_scope(scope))
+    }
+
+    /// An API key's or M2M token's custom claims.
+    pub fn machine_claims(&self) -> Option<&Value> {
+        self.machine()?.claims.as_ref()
     }
 
     /// Clerk's reason for a signed-out request (`None` when signed in).
     pub fn reason(&self) -> Option<Reason> {
         match &*self.inner {
             AuthState::SignedOut(s) => Some(s.reason),
-            AuthState::SignedIn(_) => None,
+            AuthState::SignedIn(_) | AuthState::Machine(_) => None,
         }
     }
 
@@ -207,7 +333,7 @@ impl Auth {
     pub fn message(&self) -> &str {
         match &*self.inner {
             AuthState::SignedOut(s) => &s.message,
-            AuthState::SignedIn(_) => "",
+            AuthState::SignedIn(_) | AuthState::Machine(_) => "",
         }
     }
 
@@ -215,13 +341,19 @@ impl Auth {
     pub fn token_carrier(&self) -> Option<TokenCarrier> {
         match &*self.inner {
             AuthState::SignedIn(s) => Some(s.carrier),
+            AuthState::Machine(_) => Some(TokenCarrier::Header),
             AuthState::SignedOut(s) => s.carrier,
         }
     }
 
     /// The user (`sub`).
+    /// The user (`sub`); for machine tokens, Clerk's `userId` (an API key whose subject is a
+    /// user, an OAuth token's user).
     pub fn user_id(&self) -> Option<&str> {
-        self.claim_str("sub")
+        match self.machine() {
+            Some(m) => m.user_id(),
+            None => self.claim_str("sub"),
+        }
     }
 
     /// The session (`sid`).
@@ -234,11 +366,16 @@ impl Auth {
         match &*self.inner {
             AuthState::SignedIn(s) => s.claims.get("sts").and_then(Value::as_str),
             AuthState::SignedOut(s) => s.session_status.as_ref().and_then(Value::as_str),
+            AuthState::Machine(_) => None,
         }
     }
 
     /// The active organisation's id (v1 `org_id`, v2 `o.id`).
+    /// For an API key, Clerk's `orgId` (the subject when it is an organisation).
     pub fn org_id(&self) -> Option<&str> {
+        if let Some(m) = self.machine() {
+            return m.org_id();
+        }
         self.session()?.org.id.as_ref()?.as_str()
     }
 
@@ -329,20 +466,19 @@ impl Auth {
     pub(crate) fn unauthenticated_error(&self) -> ClerkError {
         match &*self.inner {
             AuthState::SignedOut(s) => match s.retry_after_secs {
-                Some(retry_after_secs) if s.reason.is_key_source_outage() => {
-                    ClerkError::KeysUnavailable {
-                        reason: s.reason,
-                        message: s.message.clone(),
-                        retry_after_secs,
-                    }
-                }
+                // Keys or the Backend API unavailable: no decision could be made.
+                Some(retry_after_secs) => ClerkError::KeysUnavailable {
+                    reason: s.reason,
+                    message: s.message.clone(),
+                    retry_after_secs,
+                },
                 _ => ClerkError::Unauthenticated {
                     reason: s.reason,
                     message: s.message.clone(),
                     token_presented: s.carrier.is_some(),
                 },
             },
-            AuthState::SignedIn(_) => ClerkError::Forbidden,
+            AuthState::SignedIn(_) | AuthState::Machine(_) => ClerkError::Forbidden,
         }
     }
 

@@ -10,12 +10,14 @@ use std::borrow::Cow;
 use actix_web::http::header::{HeaderMap, HeaderValue, AUTHORIZATION, COOKIE};
 use serde_json::Value;
 
-use crate::auth::{Auth, TokenCarrier};
+use crate::auth::{Auth, SignedOutKind, TokenCarrier};
 use crate::cache::{Lookup, TokenCache};
 use crate::error::Reason;
 use crate::instance::{InstanceType, PublishableKey};
 use crate::js::{self, prop};
 use crate::jwt::{self, DecodedJwt};
+use crate::machine::opaque::{check_oauth_audience, OpaqueFailure, OpaqueVerifier};
+use crate::machine::{machine_kind, Accepts, MachineAuth, TokenKind};
 use crate::verify::{self, Failure, Verifier};
 
 pub(crate) mod cookies;
@@ -42,6 +44,8 @@ pub(crate) struct Authenticator {
     pub publishable_key: Option<PublishableKey>,
     pub verifier: Verifier,
     pub cache: Option<TokenCache>,
+    /// Verifies opaque machine tokens (when a secret or machine secret key is configured).
+    pub machines: Option<OpaqueVerifier>,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -53,6 +57,8 @@ impl std::fmt::Debug for TokenCache {
 /// What the decision needs from a request.
 pub(crate) struct RequestParts<'r> {
     pub is_get: bool,
+    /// The kinds of token the middleware accepts.
+    pub accepts: &'r Accepts,
     /// The header token was already looked up in the cache ([`Authenticator::decide_cached`])
     /// and missed: not looked up again.
     pub header_cache_missed: bool,
@@ -166,7 +172,7 @@ async fn verify_session(
     is_get: bool,
 ) -> Decision {
     let now = verify::now_ms();
-    match verify::verify_decoded(&cfg.verifier, &d, now).await {
+    match verify::verify_decoded(&cfg.verifier, &d, now, verify::Profile::Session).await {
         Ok(verified) => {
             let Value::Object(claims) = d.payload else {
                 return signed_out(Reason::UnexpectedError, String::new(), Some(carrier));
@@ -203,11 +209,15 @@ pub(crate) async fn authenticate(cfg: &Authenticator, req: &RequestParts<'_>) ->
         return ambiguous_authorization(req.headers.get_all(AUTHORIZATION));
     }
     // A Fetch `Headers` strips leading and trailing HTTP whitespace from values.
-    if let Some(token) = authorization
+    let token = authorization
         .as_deref()
         .map(trim_sp_tab)
-        .and_then(header_token)
-    {
+        .and_then(header_token);
+    if *req.accepts != Accepts::Kind(TokenKind::SessionToken) {
+        if let Some(decision) = machine_dispatch(cfg, req, token).await {
+            return decision;
+        }
+    } else if let Some(token) = token {
         return authenticate_header(cfg, token, req.is_get, req.header_cache_missed).await;
     }
     let cookie_text: Cow<'_, str> = {
@@ -228,6 +238,184 @@ pub(crate) async fn authenticate(cfg: &Authenticator, req: &RequestParts<'_>) ->
     authenticate_cookies(cfg, &cookie_text, req).await
 }
 
+/// Clerk's dispatch when machine tokens are accepted (§9): `None` means "the session's cookie
+/// flow decides".
+async fn machine_dispatch(
+    cfg: &Authenticator,
+    req: &RequestParts<'_>,
+    token: Option<&str>,
+) -> Option<Decision> {
+    let accepts = req.accepts;
+    let decoded = token.map(jwt::decode);
+    let decoded_ok = decoded.as_ref().and_then(|d| d.as_ref().ok());
+    let kind = token.and_then(|t| machine_kind(t, decoded_ok));
+    if let Accepts::List(_) = accepts {
+        let asked = match token {
+            Some(_) => kind.unwrap_or(TokenKind::SessionToken),
+            None => TokenKind::SessionToken,
+        };
+        if !accepts.accepts(asked) {
+            return Some(Decision {
+                auth: Auth::signed_out_as(
+                    SignedOutKind::InvalidToken,
+                    Reason::TokenTypeMismatch,
+                    String::new(),
+                    None,
+                ),
+            });
+        }
+    }
+    let mismatch = |k: TokenKind, reason: Reason| Decision {
+        auth: Auth::signed_out_as(SignedOutKind::Machine(k), reason, String::new(), None),
+    };
+    match (token, accepts) {
+        (Some(t), Accepts::Any | Accepts::List(_)) => {
+            if let Some(kind) = kind {
+                return Some(verify_machine(cfg, kind, t, decoded_ok).await);
+            }
+            if verify::has_non_session_category(decoded_ok) {
+                return Some(signed_out(
+                    Reason::TokenTypeMismatch,
+                    String::new(),
+                    Some(TokenCarrier::Header),
+                ));
+            }
+            Some(authenticate_header(cfg, t, req.is_get, req.header_cache_missed).await)
+        }
+        (Some(t), Accepts::Kind(wanted)) => Some(match kind {
+            Some(kind) if kind == *wanted => verify_machine(cfg, kind, t, decoded_ok).await,
+            _ => mismatch(*wanted, Reason::TokenTypeMismatch),
+        }),
+        (None, Accepts::Kind(wanted)) if *wanted != TokenKind::SessionToken => {
+            Some(mismatch(*wanted, Reason::NoTokenInHeader))
+        }
+        (None, _) => None,
+    }
+}
+
+/// A machine token of `kind`: JWT forms locally, opaque ones by the Backend API.
+async fn verify_machine(
+    cfg: &Authenticator,
+    kind: TokenKind,
+    token: &str,
+    decoded: Option<&DecodedJwt<'_>>,
+) -> Decision {
+    let failed = |k: TokenKind, f: OpaqueFailure| Decision {
+        auth: Auth::signed_out_as(
+            SignedOutKind::Machine(k),
+            f.reason,
+            f.message,
+            f.retry_after_secs,
+        ),
+    };
+    if jwt::is_jwt_format(token) {
+        let Some(d) = decoded else {
+            let text = match jwt::decode(token) {
+                Err(e) => e.message(),
+                Ok(_) => jwt::MSG_FORM_DECODE,
+            };
+            return failed(
+                TokenKind::M2mToken,
+                OpaqueFailure::new(Reason::TokenInvalid, text, None),
+            );
+        };
+        return verify_machine_jwt(cfg, token, d)
+            .await
+            .unwrap_or_else(|(k, f)| failed(k, f));
+    }
+    let Some(machines) = &cfg.machines else {
+        return failed(
+            kind,
+            OpaqueFailure::new(Reason::UnexpectedError, "Unexpected error", None),
+        );
+    };
+    match machines
+        .verify(kind, token, &cfg.verifier.rules.audience)
+        .await
+    {
+        Ok(m) => Decision {
+            auth: Auth::machine_token(m),
+        },
+        Err(f) => failed(kind, f),
+    }
+}
+
+/// An M2M or OAuth JWT, verified with the session tokens' keys under Clerk's machine rules.
+async fn verify_machine_jwt(
+    cfg: &Authenticator,
+    _token: &str,
+    d: &DecodedJwt<'_>,
+) -> Result<Decision, (TokenKind, OpaqueFailure)> {
+    let m2m = js::prop_opt(&d.payload, "sub")
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.starts_with("mch_"));
+    let typ = js::prop_opt(&d.header, "typ");
+    let oauth = matches!(
+        typ.and_then(Value::as_str),
+        Some("at+jwt" | "application/at+jwt")
+    );
+    let (kind, profile) = if m2m {
+        if let Some(cat) = js::prop_opt(&d.header, "cat") {
+            if cat.as_str() != Some(CATEGORY_M2M) {
+                return Err((
+                    TokenKind::M2mToken,
+                    OpaqueFailure::new(Reason::TokenInvalid, "Invalid M2M JWT category.", None),
+                ));
+            }
+        }
+        (TokenKind::M2mToken, verify::Profile::M2m)
+    } else if oauth {
+        (TokenKind::OauthToken, verify::Profile::OAuth)
+    } else {
+        let shown = match typ {
+            None | Some(Value::Null) => "missing".to_owned(),
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => js::js_stringify(Some(other)),
+        };
+        return Err((
+            TokenKind::OauthToken,
+            OpaqueFailure::new(
+                Reason::TokenVerificationFailed,
+                &format!("Invalid JWT type: {shown}. Expected one of: at+jwt, application/at+jwt for OAuth, or sub starting with 'mch_' for M2M"),
+                None,
+            ),
+        ));
+    };
+    let now = verify::now_ms();
+    if let Err(f) = verify::verify_decoded(&cfg.verifier, d, now, profile).await {
+        let (text, retry) = match f {
+            Failure::Token {
+                text,
+                retry_after_secs,
+                ..
+            } => (text, retry_after_secs),
+            Failure::Bare(_) => ("Unexpected error".to_owned(), None),
+        };
+        let mut failure = OpaqueFailure::new(Reason::TokenVerificationFailed, &text, None);
+        failure.retry_after_secs = retry;
+        return Err((kind, failure));
+    }
+    let Value::Object(claims) = &d.payload else {
+        return Err((
+            kind,
+            OpaqueFailure::new(Reason::UnexpectedError, "Unexpected error", None),
+        ));
+    };
+    let machine = if kind == TokenKind::M2mToken {
+        MachineAuth::from_m2m_claims(claims)
+    } else {
+        check_oauth_audience(claims.get("aud"), &cfg.verifier.rules.audience)
+            .map_err(|f| (kind, f))?;
+        MachineAuth::from_oauth_claims(claims)
+    };
+    Ok(Decision {
+        auth: Auth::machine_token(machine),
+    })
+}
+
+/// Clerk's JWT category of M2M tokens.
+const CATEGORY_M2M: &str = "cl_B7d4PD333AAA";
+
 /// Two or more `Authorization` lines (contract §12, ours): never signed in with one of them (a
 /// proxy in front may have checked the other). The lines are joined as a Fetch `Headers` joins
 /// them (each trimmed, `", "` between), which is what Clerk on a Fetch runtime reads: its token
@@ -236,7 +424,12 @@ pub(crate) async fn authenticate(cfg: &Authenticator, req: &RequestParts<'_>) ->
 fn ambiguous_authorization<'h>(lines: impl Iterator<Item = &'h HeaderValue>) -> Decision {
     let joined = header::fetch_joined(lines);
     let token = header_token(&joined).unwrap_or(&joined);
-    let error = jwt::decode(token).err().unwrap_or(jwt::DecodeError::Decode);
+    // The parsed token may decode (`Bearer <jwt> <more>, …`): the message is then the one for
+    // the whole joined value, which never decodes.
+    let error = jwt::decode(token)
+        .err()
+        .or_else(|| jwt::decode(&joined).err())
+        .unwrap_or(jwt::DecodeError::Parts);
     tracing::debug!("clerk: request with several Authorization lines refused as ambiguous");
     from_failure(token_invalid(error), TokenCarrier::Header, true)
 }

@@ -22,7 +22,7 @@ pub(crate) struct Fetched {
 /// rustls with aws-lc-rs and the webpki roots, built once per process and given to awc
 /// explicitly: the application's own process-wide provider (if any) is neither needed nor
 /// touched. `None` when rustls refuses the provider (then the fetch fails, never panics).
-fn tls_config() -> Option<Arc<rustls::ClientConfig>> {
+pub(crate) fn tls_config() -> Option<Arc<rustls::ClientConfig>> {
     static CONFIG: OnceLock<Option<Arc<rustls::ClientConfig>>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {

@@ -1,0 +1,465 @@
+//! Opaque machine tokens (`ak_…`, `mt_…`, `oat_…`), verified by Clerk's Backend API:
+//! `POST {api_url}/api_keys/verify` (`{"secret"}`), `/m2m_tokens/verify` (`{"token"}`, with
+//! the machine secret key when one is set), `/oauth_applications/access_tokens/verify`
+//! (`{"access_token"}`), answers mapped to Clerk's reasons and messages.
+//!
+//! Beyond Clerk's SDK, which calls the Backend API for every request:
+//! - **cache**: a verified token is served for `ttl` (default 10 s, never past the token's
+//!   own `expiration`; 0 turns caching off) — that is the delay before a revocation is seen;
+//!   a `token-invalid` or `secret-key-invalid` answer is remembered for `negative_ttl`
+//!   (default 2 s), an outage for 1 s;
+//! - **single flight**: concurrent requests with the same token, on any worker, wait for
+//!   one verification;
+//! - **bounded**: at most `max_concurrent` verifications in flight (default 16) and at most
+//!   `max_per_second` started per second (default 50, the burst included); past either bound
+//!   a request is refused at once (`unexpected-error`, 503 + `Retry-After: 1` from the strict
+//!   middleware), never queued. So N random invalid tokens per second cost at most
+//!   `max_per_second` Backend API calls per second;
+//! - an answer for another kind of object, or one marked `revoked` or `expired`, is refused
+//!   even with status 200.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use quick_cache::sync::Cache;
+use serde_json::{json, Value};
+
+use super::{MachineAuth, TokenKind};
+use crate::error::Reason;
+use crate::secret::Secret;
+
+const MAX_ANSWER_BODY: usize = 64 * 1024;
+
+/// Tunables of opaque-token verification.
+#[derive(Debug, Clone)]
+pub(crate) struct OpaqueOptions {
+    pub ttl: Duration,
+    pub negative_ttl: Duration,
+    pub timeout: Duration,
+    pub max_concurrent: usize,
+    pub max_per_second: u32,
+    pub capacity: usize,
+}
+
+impl Default for OpaqueOptions {
+    fn default() -> Self {
+        OpaqueOptions {
+            ttl: Duration::from_secs(10),
+            negative_ttl: Duration::from_secs(2),
+            timeout: Duration::from_secs(5),
+            max_concurrent: 16,
+            max_per_second: 50,
+            capacity: 10_000,
+        }
+    }
+}
+
+/// Why an opaque token is not signed in: Clerk's reason and full message, and for
+/// outages the seconds before a retry is worthwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OpaqueFailure {
+    pub reason: Reason,
+    pub message: String,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl OpaqueFailure {
+    /// `MachineTokenVerificationError#getFullMessage`.
+    pub(crate) fn new(reason: Reason, text: &str, status: Option<u16>) -> Self {
+        let status = status.map_or_else(|| "n/a".to_owned(), |s| s.to_string());
+        OpaqueFailure {
+            reason,
+            message: format!("{text} (code={}, status={status})", reason.as_str()),
+            retry_after_secs: None,
+        }
+    }
+
+    fn outage(text: &str, status: Option<u16>) -> Self {
+        OpaqueFailure {
+            retry_after_secs: Some(1),
+            ..OpaqueFailure::new(Reason::UnexpectedError, text, status)
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Answer {
+    outcome: Result<MachineAuth, OpaqueFailure>,
+    until: Instant,
+}
+
+/// Starts per second, refilled continuously.
+struct RateBound {
+    tokens: f64,
+    last: Instant,
+}
+
+/// See the module docs.
+pub(crate) struct OpaqueVerifier {
+    api_url: String,
+    secret_key: Option<Secret>,
+    machine_secret_key: Option<Secret>,
+    opts: OpaqueOptions,
+    /// One per kind, by token text.
+    caches: [Cache<String, Answer>; 3],
+    in_flight: tokio::sync::Semaphore,
+    rate: Mutex<RateBound>,
+    calls: AtomicU64,
+}
+
+impl std::fmt::Debug for OpaqueVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpaqueVerifier")
+            .field("api_url", &self.api_url)
+            .field("secret_key", &self.secret_key)
+            .field("machine_secret_key", &self.machine_secret_key)
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+fn index(kind: TokenKind) -> usize {
+    match kind {
+        TokenKind::ApiKey => 0,
+        TokenKind::M2mToken => 1,
+        _ => 2,
+    }
+}
+
+impl OpaqueVerifier {
+    pub(crate) fn new(
+        api_url: String,
+        secret_key: Option<Secret>,
+        machine_secret_key: Option<Secret>,
+        opts: OpaqueOptions,
+    ) -> Self {
+        let cache = || Cache::new(opts.capacity.max(1));
+        OpaqueVerifier {
+            api_url,
+            secret_key,
+            machine_secret_key,
+            in_flight: tokio::sync::Semaphore::new(opts.max_concurrent.max(1)),
+            rate: Mutex::new(RateBound {
+                tokens: f64::from(opts.max_per_second),
+                last: Instant::now(),
+            }),
+            caches: [cache(), cache(), cache()],
+            calls: AtomicU64::new(0),
+            opts,
+        }
+    }
+
+    /// Whether tokens of `kind` can be verified (a key to call the Backend API with).
+    pub(crate) fn can_verify(&self, kind: TokenKind) -> bool {
+        match kind {
+            TokenKind::M2mToken => self.machine_secret_key.is_some() || self.secret_key.is_some(),
+            TokenKind::ApiKey | TokenKind::OauthToken => self.secret_key.is_some(),
+            TokenKind::SessionToken => true,
+        }
+    }
+
+    /// Backend API verify calls made so far.
+    pub(crate) fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// The outcome for an opaque token of `kind`: from the cache, from a verification
+    /// another request is running, or from a new one (when the bounds allow).
+    pub(crate) async fn verify(
+        &self,
+        kind: TokenKind,
+        token: &str,
+        audience: &[String],
+    ) -> Result<MachineAuth, OpaqueFailure> {
+        let cache = &self.caches[index(kind)];
+        if self.opts.ttl.is_zero() {
+            return self.call(kind, token, audience).await.outcome;
+        }
+        loop {
+            match cache.get_value_or_guard_async(token).await {
+                Ok(answer) if answer.until > Instant::now() => return answer.outcome,
+                Ok(_) => {
+                    // Expired: drop it (unless another request refreshed it meanwhile).
+                    let now = Instant::now();
+                    cache.remove_if(token, |a| a.until <= now);
+                }
+                Err(guard) => {
+                    let answer = self.call(kind, token, audience).await;
+                    let outcome = answer.outcome.clone();
+                    let _ = guard.insert(answer);
+                    return outcome;
+                }
+            }
+        }
+    }
+
+    /// Takes a start from the per-second bound.
+    fn take_rate(&self) -> bool {
+        let mut r = self.rate.lock();
+        let now = Instant::now();
+        let per_second = f64::from(self.opts.max_per_second);
+        r.tokens =
+            (r.tokens + now.duration_since(r.last).as_secs_f64() * per_second).min(per_second);
+        r.last = now;
+        if r.tokens >= 1.0 {
+            r.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    async fn call(&self, kind: TokenKind, token: &str, audience: &[String]) -> Answer {
+        let now = Instant::now();
+        let brief = |outcome: Result<MachineAuth, OpaqueFailure>, ttl: Duration| Answer {
+            outcome,
+            until: now + ttl,
+        };
+        let Ok(_permit) = self.in_flight.try_acquire() else {
+            tracing::warn!(
+                kind = kind.as_str(),
+                "clerk: machine token verifications at their concurrency bound"
+            );
+            return brief(Err(bound_reached()), Duration::ZERO);
+        };
+        if !self.take_rate() {
+            tracing::warn!(
+                kind = kind.as_str(),
+                "clerk: machine token verifications at their rate bound"
+            );
+            return brief(Err(bound_reached()), Duration::ZERO);
+        }
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let result = tokio::time::timeout(self.opts.timeout, self.post(kind, token)).await;
+        let outcome = match result {
+            Err(_) => {
+                tracing::warn!(
+                    kind = kind.as_str(),
+                    "clerk: machine token verification timed out"
+                );
+                Err(OpaqueFailure::outage("Unexpected error", None))
+            }
+            Ok(Err(failure)) => Err(failure),
+            Ok(Ok((status, body))) => read_answer(kind, status, &body, audience),
+        };
+        let ttl = match &outcome {
+            Ok(auth) => self.opts.ttl.min(time_left(auth.expiration)),
+            Err(f) if f.retry_after_secs.is_some() => Duration::from_secs(1),
+            Err(_) => self.opts.negative_ttl,
+        };
+        brief(outcome, ttl)
+    }
+
+    async fn post(&self, kind: TokenKind, token: &str) -> Result<(u16, Vec<u8>), OpaqueFailure> {
+        let (path, body, key) = match kind {
+            TokenKind::ApiKey => (
+                "api_keys/verify",
+                json!({ "secret": token }),
+                &self.secret_key,
+            ),
+            TokenKind::M2mToken => (
+                "m2m_tokens/verify",
+                json!({ "token": token }),
+                if self.machine_secret_key.is_some() {
+                    &self.machine_secret_key
+                } else {
+                    &self.secret_key
+                },
+            ),
+            _ => (
+                "oauth_applications/access_tokens/verify",
+                json!({ "access_token": token }),
+                &self.secret_key,
+            ),
+        };
+        let Some(key) = key else {
+            return Err(OpaqueFailure::new(
+                Reason::UnexpectedError,
+                "Unexpected error",
+                None,
+            ));
+        };
+        let url = format!("{}/{path}", self.api_url);
+        let mut connector = awc::Connector::new().timeout(self.opts.timeout);
+        if url.starts_with("https://") {
+            let Some(tls) = crate::keys::fetch::tls_config() else {
+                return Err(OpaqueFailure::outage("Unexpected error", None));
+            };
+            connector = connector.rustls_0_23(tls);
+        }
+        let client = awc::Client::builder()
+            .connector(connector)
+            .timeout(self.opts.timeout)
+            .finish();
+        let mut res = client
+            .post(&url)
+            .bearer_auth(key.expose())
+            .insert_header(("Accept", "application/json"))
+            .send_json(&body)
+            .await
+            .map_err(|e| {
+                tracing::warn!(url = %url, error = %e, "clerk: machine token verification request failed");
+                OpaqueFailure::outage("Unexpected error", None)
+            })?;
+        let status = res.status().as_u16();
+        let body = res.body().limit(MAX_ANSWER_BODY).await.map_err(|e| {
+            tracing::warn!(url = %url, status, error = %e, "clerk: machine token verification answer unreadable");
+            OpaqueFailure::outage("Unexpected error", Some(status))
+        })?;
+        Ok((status, body.to_vec()))
+    }
+}
+
+fn bound_reached() -> OpaqueFailure {
+    OpaqueFailure::outage("Too many token verifications in progress", None)
+}
+
+/// Time until `expiration` (ms since the epoch), or forever without one.
+fn time_left(expiration: Option<f64>) -> Duration {
+    let Some(exp) = expiration else {
+        return Duration::MAX;
+    };
+    let now = crate::verify::now_ms();
+    Duration::from_millis((exp - now).max(0.0) as u64)
+}
+
+/// The object each verify endpoint answers with.
+fn expected_object(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::ApiKey => "api_key",
+        TokenKind::M2mToken => "machine_to_machine_token",
+        _ => "clerk_idp_oauth_access_token",
+    }
+}
+
+fn not_found_text(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::ApiKey => "API key not found",
+        TokenKind::M2mToken => "Machine token not found",
+        _ => "OAuth token not found",
+    }
+}
+
+/// Clerk's mapping of a verify answer (`handleClerkAPIError` for errors).
+fn read_answer(
+    kind: TokenKind,
+    status: u16,
+    body: &[u8],
+    audience: &[String],
+) -> Result<MachineAuth, OpaqueFailure> {
+    if !(200..300).contains(&status) {
+        return Err(match status {
+            401 => {
+                let message = serde_json::from_slice::<Value>(body)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("errors")?
+                            .get(0)?
+                            .get("message")?
+                            .as_str()
+                            .filter(|m| !m.is_empty())
+                            .map(str::to_owned)
+                    })
+                    .unwrap_or_else(|| "Invalid secret key".to_owned());
+                OpaqueFailure::new(Reason::SecretKeyInvalid, &message, Some(status))
+            }
+            404 => OpaqueFailure::new(Reason::TokenInvalid, not_found_text(kind), Some(status)),
+            429 | 500..=599 => OpaqueFailure::outage("Unexpected error", Some(status)),
+            _ => OpaqueFailure::new(Reason::UnexpectedError, "Unexpected error", Some(status)),
+        });
+    }
+    let Ok(Value::Object(data)) = serde_json::from_slice::<Value>(body) else {
+        tracing::warn!(
+            status,
+            "clerk: machine token verification answer is not a JSON object"
+        );
+        return Err(OpaqueFailure::outage("Unexpected error", Some(status)));
+    };
+    if data.get("object").and_then(Value::as_str) != Some(expected_object(kind)) {
+        tracing::warn!(
+            status,
+            "clerk: machine token verification answered another kind of object"
+        );
+        return Err(OpaqueFailure::new(
+            Reason::UnexpectedError,
+            "Unexpected error",
+            Some(status),
+        ));
+    }
+    let flag = |name: &str| data.get(name).and_then(Value::as_bool) == Some(true);
+    if flag("revoked") || flag("expired") {
+        let what = if flag("revoked") {
+            "revoked"
+        } else {
+            "expired"
+        };
+        let text = format!("{} is {what}", kind_label(kind));
+        return Err(OpaqueFailure::new(
+            Reason::TokenInvalid,
+            &text,
+            Some(status),
+        ));
+    }
+    if kind == TokenKind::OauthToken {
+        check_oauth_audience(data.get("aud"), audience)?;
+    }
+    let field = |name: &str| data.get(name).cloned();
+    Ok(MachineAuth {
+        kind,
+        id: field("id"),
+        subject: field("subject"),
+        name: (kind == TokenKind::ApiKey).then(|| field("name")).flatten(),
+        claims: (kind != TokenKind::OauthToken)
+            .then(|| field("claims"))
+            .flatten(),
+        scopes: field("scopes"),
+        client_id: (kind == TokenKind::OauthToken)
+            .then(|| field("client_id"))
+            .flatten(),
+        expiration: data.get("expiration").and_then(Value::as_f64),
+    })
+}
+
+fn kind_label(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::ApiKey => "API key",
+        TokenKind::M2mToken => "Machine token",
+        _ => "OAuth token",
+    }
+}
+
+/// Clerk's `assertOAuthAudienceClaim`.
+pub(crate) fn check_oauth_audience(
+    aud: Option<&Value>,
+    audience: &[String],
+) -> Result<(), OpaqueFailure> {
+    if audience.is_empty() {
+        return Ok(());
+    }
+    let list: Option<Vec<&str>> = match aud {
+        Some(Value::String(s)) if !s.is_empty() => Some(vec![s.as_str()]),
+        Some(Value::Array(items)) if !items.is_empty() => items.iter().map(Value::as_str).collect(),
+        _ => None,
+    };
+    let aud_text = crate::js::js_stringify(aud);
+    let Some(list) = list.filter(|l| l.iter().all(|a| !a.is_empty())) else {
+        return Err(OpaqueFailure::new(
+            Reason::TokenVerificationFailed,
+            &format!("Invalid OAuth audience claim (aud) {aud_text}. Expected a non-empty string or a non-empty array of non-empty strings."),
+            None,
+        ));
+    };
+    if !list.iter().any(|a| audience.iter().any(|x| x == a)) {
+        let expected: Vec<Value> = audience.iter().map(|a| Value::String(a.clone())).collect();
+        return Err(OpaqueFailure::new(
+            Reason::TokenVerificationFailed,
+            &format!(
+                "OAuth audience mismatch. Verification expected audience {}, but incoming token has aud {aud_text}.",
+                crate::js::js_stringify(Some(&Value::Array(expected)))
+            ),
+            None,
+        ));
+    }
+    Ok(())
+}
