@@ -1,6 +1,8 @@
 //! actix-clerk: `actix_clerk with|require cache|nocache`, configured from the CLERK_* env vars
-//! (CLERK_JWT_KEY PEM: networkless), one worker.
+//! (CLERK_JWT_KEY PEM: networkless), one worker, the handler a user writes (`handler::me`:
+//! `web::ReqData<Auth>` in, `{"userId":…}` out).
 use actix_clerk::{ClerkConfigBuilder, ClerkRequireAuth, ClerkWithAuth};
+use actix_clerk_bench_peers::{handler, port};
 use actix_web::{web, App, HttpServer};
 
 const USAGE: &str = "usage: actix_clerk with|require cache|nocache";
@@ -8,10 +10,6 @@ const USAGE: &str = "usage: actix_clerk with|require cache|nocache";
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(18080);
     let mut builder = ClerkConfigBuilder::from_env().map_err(std::io::Error::other)?;
     match args.get(2).map(String::as_str) {
         Some("cache") => {}
@@ -24,10 +22,10 @@ async fn main() -> std::io::Result<()> {
             HttpServer::new(move || {
                 App::new()
                     .wrap(ClerkWithAuth::new(config.clone()))
-                    .route("/", web::get().to(|| async { "ok" }))
+                    .route("/", web::get().to(handler::me))
             })
             .workers(1)
-            .bind(("127.0.0.1", port))?
+            .bind(("127.0.0.1", port()))?
             .run()
             .await
         }
@@ -35,10 +33,10 @@ async fn main() -> std::io::Result<()> {
             HttpServer::new(move || {
                 App::new()
                     .wrap(ClerkRequireAuth::new(config.clone()))
-                    .route("/", web::get().to(|| async { "ok" }))
+                    .route("/", web::get().to(handler::me))
             })
             .workers(1)
-            .bind(("127.0.0.1", port))?
+            .bind(("127.0.0.1", port()))?
             .run()
             .await
         }

@@ -1,8 +1,11 @@
 //! Profiling driver: `authloop MODE N` sends N requests with the token of $TOKEN through an
 //! in-process actix app (`actix_web::test`, no sockets), so a profiler (callgrind, perf) sees
 //! the middleware's own work without the network stack. The key is $CLERK_JWT_KEY (PEM).
-//! MODE: with-cache | with-nocache | require-cache | require-nocache | bare.
+//! MODE: with-cache | with-nocache | require-cache | require-nocache | bare. The handler is the
+//! load test's (`handler::me`, `handler::bare_me` for bare). `benchtool setup DIR 1` writes a
+//! key (DIR/pub.pem) and a token (DIR/token).
 use actix_clerk::{ClerkConfig, ClerkRequireAuth, ClerkWithAuth};
+use actix_clerk_bench_peers::handler;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{test, web, App};
 
@@ -21,9 +24,11 @@ fn main() {
     };
     actix_web::rt::System::new().block_on(async move {
         macro_rules! drive {
-            ($app:expr) => {{
-                let app =
-                    test::init_service($app.route("/", web::get().to(|| async { "ok" }))).await;
+            ($app:expr) => {
+                drive!($app, handler::me)
+            };
+            ($app:expr, $handler:expr) => {{
+                let app = test::init_service($app.route("/", web::get().to($handler))).await;
                 let mut ok = 0usize;
                 for _ in 0..n {
                     let req = test::TestRequest::get()
@@ -45,7 +50,7 @@ fn main() {
             "with-nocache" => drive!(App::new().wrap(ClerkWithAuth::new(config(false)))),
             "require-cache" => drive!(App::new().wrap(ClerkRequireAuth::new(config(true)))),
             "require-nocache" => drive!(App::new().wrap(ClerkRequireAuth::new(config(false)))),
-            "bare" => drive!(App::new()),
+            "bare" => drive!(App::new(), handler::bare_me),
             _ => panic!(
                 "usage: authloop with-cache|with-nocache|require-cache|require-nocache|bare N"
             ),

@@ -1,15 +1,24 @@
 //! A hand-written jsonwebtoken middleware, as an application would write one without a Clerk
 //! crate: RS256 verified on every request with the PEM key from CLERK_JWT_KEY (exp checked),
-//! claims put in the request extensions, 401 otherwise. One worker.
+//! claims (a `serde_json::Value`) put in the request extensions, 401 otherwise. One worker. The
+//! handler reads the claims (`web::ReqData<serde_json::Value>`) and answers the `{"userId":…}`
+//! of every server.
 use std::future::{ready, Ready};
 use std::rc::Rc;
 
+use actix_clerk_bench_peers::{handler::Me, port};
 use actix_web::body::EitherBody;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
 use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+
+async fn me(claims: web::ReqData<serde_json::Value>) -> web::Json<Me> {
+    web::Json(Me {
+        user_id: claims["sub"].as_str().map(str::to_owned),
+    })
+}
 
 #[derive(Clone)]
 struct JwtAuth {
@@ -74,10 +83,6 @@ where
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(18080);
     let pem =
         std::env::var("CLERK_JWT_KEY").map_err(|_| std::io::Error::other("CLERK_JWT_KEY unset"))?;
     let pem = pem.replace("\\n", "\n");
@@ -92,10 +97,10 @@ async fn main() -> std::io::Result<()> {
                 key: Rc::new(key),
                 validation: Rc::new(validation),
             })
-            .route("/", web::get().to(|| async { "ok" }))
+            .route("/", web::get().to(me))
     })
     .workers(1)
-    .bind(("127.0.0.1", port))?
+    .bind(("127.0.0.1", port()))?
     .run()
     .await
 }
