@@ -151,7 +151,10 @@ impl fmt::Display for Reason {
 ///   `{"error":"authentication_unavailable","reason":"<reason>"}`;
 /// - check failed → `403`, `{"error":"forbidden"}`; only reverification missing → `403` with
 ///   Clerk's reverification body; hidden route → `404`, empty;
-/// - middleware missing → `500`, text naming the misconfiguration.
+/// - middleware missing → `500`, text naming the misconfiguration;
+/// - webhook refused → `400` (`413` for a body over the limit),
+///   `{"error":"invalid_webhook","reason":"<WebhookError::reason>"}`; no
+///   [`WebhookVerifier`](crate::WebhookVerifier) on the route → `500`, text naming it.
 ///
 /// Override it with the middleware's `on_error` hook or with actix's `ErrorHandlers`.
 /// Neither `Display`, `Debug` nor the response ever contain the token.
@@ -203,6 +206,9 @@ pub enum ClerkError {
     /// A handler asked for authentication but neither middleware runs on its route.
     #[error("ClerkWithAuth or ClerkRequireAuth must wrap this route to use the Clerk extractors")]
     MissingMiddleware,
+    /// A webhook delivery was refused by the [`ClerkWebhook`](crate::ClerkWebhook) extractor.
+    #[error("webhook refused: {0}")]
+    Webhook(crate::webhook::WebhookError),
 }
 
 impl ClerkError {
@@ -214,15 +220,18 @@ impl ClerkError {
             ClerkError::Forbidden
             | ClerkError::ReverificationRequired { .. }
             | ClerkError::NotFound
-            | ClerkError::MissingMiddleware => None,
+            | ClerkError::MissingMiddleware
+            | ClerkError::Webhook(_) => None,
         }
     }
 
-    /// Clerk's message, when the request was decided (may be empty).
+    /// Clerk's message, when the request was decided (may be empty); for a refused webhook,
+    /// what is wrong with it.
     pub fn message(&self) -> &str {
         match self {
             ClerkError::Unauthenticated { message, .. }
             | ClerkError::KeysUnavailable { message, .. } => message,
+            ClerkError::Webhook(err) => err.message(),
             ClerkError::Forbidden
             | ClerkError::ReverificationRequired { .. }
             | ClerkError::NotFound
@@ -241,6 +250,7 @@ impl ResponseError for ClerkError {
             }
             ClerkError::NotFound => StatusCode::NOT_FOUND,
             ClerkError::MissingMiddleware => StatusCode::INTERNAL_SERVER_ERROR,
+            ClerkError::Webhook(err) => err.status_code(),
         }
     }
 
@@ -287,6 +297,13 @@ impl ResponseError for ClerkError {
             ClerkError::MissingMiddleware => res
                 .content_type("text/plain; charset=utf-8")
                 .body("server misconfiguration: Clerk middleware missing on this route"),
+            ClerkError::Webhook(crate::webhook::WebhookError::NotConfigured) => res
+                .content_type("text/plain; charset=utf-8")
+                .body("server misconfiguration: no WebhookVerifier for this route"),
+            ClerkError::Webhook(err) => res.content_type("application/json").body(format!(
+                "{{\"error\":\"invalid_webhook\",\"reason\":\"{}\"}}",
+                err.reason()
+            )),
         }
     }
 }
@@ -340,6 +357,12 @@ pub enum ConfigError {
     /// A duration setting is out of range.
     #[error("{0} is out of range")]
     InvalidDuration(&'static str),
+    /// No webhook signing secret.
+    #[error("no webhook signing secret: set CLERK_WEBHOOK_SIGNING_SECRET to the endpoint's signing secret (whsec_…) from the Clerk Dashboard")]
+    MissingWebhookSecret,
+    /// The webhook signing secret is not `whsec_` followed by base64.
+    #[error("the webhook signing secret is malformed: expected whsec_ followed by base64, as the Clerk Dashboard shows it")]
+    InvalidWebhookSecret,
 }
 
 impl fmt::Debug for ConfigError {
@@ -356,6 +379,8 @@ impl fmt::Debug for ConfigError {
             ConfigError::InvalidAuthorizedParty => "InvalidAuthorizedParty",
             ConfigError::NotUnicode(_) => "NotUnicode",
             ConfigError::InvalidDuration(_) => "InvalidDuration",
+            ConfigError::MissingWebhookSecret => "MissingWebhookSecret",
+            ConfigError::InvalidWebhookSecret => "InvalidWebhookSecret",
         };
         write!(f, "{variant}: {self}")
     }

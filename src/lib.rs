@@ -55,6 +55,7 @@
 //! | token cache | `cache` | verified tokens by their bytes, each with the generation of the key set that verified it; re-checks time claims |
 //! | verifier | `verify` | decoded token → kind → key → Clerk's ordered checks → claims |
 //! | key store | `keys/` (`key`, `jwks`, `fetch`, `remote`) | PEM key, or JWKS fetched once for all workers, refreshed ahead, kept through outages |
+//! | webhooks | `webhook/` (`verify`, `event`, `replay`) | [`ClerkWebhook`]: raw body → Clerk's signature scheme (as `verifyWebhook`) → event; beside the layers, using none of them |
 //! | leaves | `jwt`, `js`, `error`, `secret`, `instance` | token decoding, JavaScript value rules, reasons, redacted secrets, publishable keys |
 //!
 //! [`Auth`] (`auth/`: `json`, `org`, `has`) is the value handed from the authenticator up;
@@ -92,6 +93,7 @@ mod middleware;
 mod secret;
 mod stats;
 mod verify;
+mod webhook;
 
 pub use crate::auth::{
     Auth, ClaimsError, Has, Reverification, ReverificationLevel, SessionClaims, TokenCarrier,
@@ -108,6 +110,11 @@ pub use crate::middleware::{
     Lax, Mode, Strict, AUTH_MESSAGE_HEADER, AUTH_REASON_HEADER, AUTH_STATUS_HEADER,
 };
 pub use crate::stats::{ClerkStats, TokenCacheStats};
+pub use crate::webhook::{
+    ClerkWebhook, DeletedObjectData, EmailAddressData, EmailData, OrganizationData,
+    OrganizationMembershipData, PhoneNumberData, PublicUserData, SessionData, UserData,
+    WebhookError, WebhookEvent, WebhookVerifier, WEBHOOK_SECRET_ENV,
+};
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
