@@ -1,106 +1,199 @@
-//! Helpers for load.sh, all local:
-//!   benchtool mint KEY.pem KID        print an RS256 Clerk-shaped session token (valid 2 h)
-//!   benchtool jwks KEY.pem KID        print the JWKS (`{"keys":[…]}`) of the key
-//!   benchtool serve-jwks PORT FILE    serve FILE as JSON on 127.0.0.1:PORT (any path), forever
-//! KEY.pem is a PKCS#8 RSA private key (`openssl genpkey -algorithm RSA`).
+//! Helpers for bench/load.sh, all local. Every token comes from the project's one minter,
+//! `DevKey` of `tests/support/mod.rs`.
+//!
+//!   benchtool setup DIR N        generate a key (kid ins_bench) and write, in DIR:
+//!                                  pub.pem      its public key (CLERK_JWT_KEY of the servers)
+//!                                  jwks.json    its JWKS (`{"keys":[…]}`, for clerk-rs)
+//!                                  tokens       N valid session tokens, one a line: session i
+//!                                               is user `handler::bench_user_id(i)`, session
+//!                                               `sess_2bench…i`, valid TOKEN_TTL_SECS (43200)
+//!                                  token        the first of them (session 0)
+//!                                  check/valid, check/expired, check/forged, check/malformed
+//!                                               for the check phase: session 0's token; one
+//!                                               expired an hour ago; session 0's header and
+//!                                               claims signed by another key (same kid); not a
+//!                                               JWT
+//!   benchtool rs256 DIR [COUNT]  time COUNT (20000) RS256 verifications of DIR/token with
+//!                                DIR/pub.pem and print `rs256_us <µs per verification>`
+//!                                (aws-lc-rs, key parsed once, signature base64url-decoded each
+//!                                time: the floor of a fresh verification), then
+//!                                `rs256_jsonwebtoken_us <µs>` (`jsonwebtoken::crypto::verify`)
+//!   benchtool serve-jwks PORT FILE  serve FILE as JSON on 127.0.0.1:PORT (any path), forever
+#[path = "../../../../tests/support/mod.rs"]
+mod support;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
+use std::path::Path;
+use std::time::Instant;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{KeyPair as _, RsaKeyPair, RSA_PKCS1_SHA256};
+use actix_clerk_bench_peers::handler::{bench_user_id, BARE_USER_ID};
 use base64::Engine as _;
 use serde_json::json;
+use support::{now_secs, DevKey};
 
-fn b64url(bytes: impl AsRef<[u8]>) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+const KID: &str = "ins_bench";
+/// Long enough for any run of load.sh (a default run takes about 15 minutes).
+const TOKEN_TTL_SECS: i64 = 12 * 3600;
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
 
-fn load_key(path: &str) -> RsaKeyPair {
-    let text = std::fs::read_to_string(path).expect("read key file");
-    let body: String = text
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect::<Vec<_>>()
-        .concat();
+fn setup(dir: &Path, n: usize) {
+    assert!(n >= 1, "N must be at least 1");
+    assert_eq!(
+        bench_user_id(0),
+        BARE_USER_ID,
+        "bare's user id is session 0's"
+    );
+    let key = DevKey::generate(KID);
+    let exp = now_secs() + TOKEN_TTL_SECS;
+    let token = |i: usize| {
+        key.session_token(
+            &bench_user_id(i),
+            json!({"sid": format!("sess_2bench{i:021}"), "exp": exp}),
+        )
+    };
+    // Signing is the slow part (about 1 ms a token): spread it over the CPUs.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |p| p.get())
+        .min(n);
+    let chunk = n.div_ceil(threads);
+    let parts: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let token = &token;
+                s.spawn(move || {
+                    let mut out = String::new();
+                    for i in t * chunk..((t + 1) * chunk).min(n) {
+                        out.push_str(&token(i));
+                        out.push('\n');
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("minting thread"))
+            .collect()
+    });
+    let tokens = parts.concat();
+    let first = tokens.lines().next().expect("one token").to_owned();
+
+    write(&dir.join("pub.pem"), &key.public_pem());
+    write(
+        &dir.join("jwks.json"),
+        &json!({ "keys": [key.jwk()] }).to_string(),
+    );
+    write(&dir.join("tokens"), &tokens);
+    write(&dir.join("token"), &first);
+
+    let check = dir.join("check");
+    std::fs::create_dir_all(&check).expect("mkdir check");
+    let now = now_secs();
+    let expired = key.session_token(
+        &bench_user_id(0),
+        json!({"exp": now - 3600, "iat": now - 7200, "nbf": now - 7200}),
+    );
+    let other = DevKey::generate(KID);
+    let (signed, _) = first.rsplit_once('.').expect("three segments");
+    let (header, payload) = signed.split_once('.').expect("three segments");
+    let forged = other.sign_segments("RS256", header, payload);
+    write(&check.join("valid"), &first);
+    write(&check.join("expired"), &expired);
+    write(&check.join("forged"), &forged);
+    write(&check.join("malformed"), "not-a-jwt.at-all");
+    eprintln!("benchtool: {n} tokens in {}", dir.display());
+}
+
+/// Median µs per call of `f` over 10 batches of `count / 10`.
+fn time_per_call(count: usize, mut f: impl FnMut() -> bool) -> f64 {
+    let batch = (count / 10).max(1);
+    let mut samples: Vec<f64> = (0..10)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..batch {
+                assert!(std::hint::black_box(f()), "the benchmark token must verify");
+            }
+            start.elapsed().as_secs_f64() * 1e6 / batch as f64
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    (samples[4] + samples[5]) / 2.0
+}
+
+fn rs256(dir: &Path, count: usize) {
+    use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
+    use jsonwebtoken::{Algorithm, DecodingKey};
+
+    let pem = std::fs::read_to_string(dir.join("pub.pem")).expect("read pub.pem");
+    let token = std::fs::read_to_string(dir.join("token")).expect("read token");
+    let token = token.trim();
+    let (signed, sig) = token.rsplit_once('.').expect("three segments");
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let der = base64::engine::general_purpose::STANDARD
         .decode(body)
         .expect("PEM body is base64");
-    RsaKeyPair::from_pkcs8(&der).expect("PKCS#8 RSA private key")
+    let parsed = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der).expect("RSA public key");
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let aws = time_per_call(count, || {
+        let raw = b64.decode(std::hint::black_box(sig)).expect("base64url");
+        parsed.verify_sig(signed.as_bytes(), &raw).is_ok()
+    });
+    println!("rs256_us {aws:.2}");
+    let key = DecodingKey::from_rsa_pem(pem.as_bytes()).expect("PEM");
+    let jwt = time_per_call(count, || {
+        jsonwebtoken::crypto::verify(
+            std::hint::black_box(sig),
+            signed.as_bytes(),
+            &key,
+            Algorithm::RS256,
+        )
+        .expect("verify")
+    });
+    println!("rs256_jsonwebtoken_us {jwt:.2}");
+}
+
+fn serve_jwks(port: u16, file: &str) {
+    let body = std::fs::read(file).expect("read JWKS file");
+    let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind");
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let mut buf = [0u8; 4096];
+        let mut seen = Vec::new();
+        // Read the request head (GET, no body).
+        while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        let _ = stream.write_all(head.as_bytes());
+        let _ = stream.write_all(&body);
+        eprintln!("benchtool: served JWKS");
+    }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    match args.get(1).map(String::as_str) {
-        Some("mint") => {
-            let pair = load_key(&args[2]);
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("clock")
-                .as_secs() as i64;
-            let header = json!({"alg": "RS256", "kid": args[3], "typ": "JWT"});
-            let claims = json!({
-                "azp": "http://localhost:3000",
-                "exp": now + 7200,
-                "iat": now - 10,
-                "iss": "https://clerk.example.com",
-                "nbf": now - 10,
-                "sid": "sess_2bench",
-                "sub": "user_2bench",
-            });
-            let input = format!(
-                "{}.{}",
-                b64url(header.to_string()),
-                b64url(claims.to_string())
-            );
-            let mut sig = vec![0; pair.public_modulus_len()];
-            pair.sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                input.as_bytes(),
-                &mut sig,
-            )
-            .expect("sign");
-            println!("{input}.{}", b64url(sig));
-        }
-        Some("jwks") => {
-            let pair = load_key(&args[2]);
-            let pk = pair.public_key();
-            let jwk = json!({
-                "use": "sig",
-                "kty": "RSA",
-                "kid": args[3],
-                "alg": "RS256",
-                "n": b64url(pk.modulus().big_endian_without_leading_zero()),
-                "e": b64url(pk.exponent().big_endian_without_leading_zero()),
-            });
-            println!("{}", json!({ "keys": [jwk] }));
-        }
-        Some("serve-jwks") => {
-            let port: u16 = args[2].parse().expect("port");
-            let body = std::fs::read(&args[3]).expect("read JWKS file");
-            let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind");
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut buf = [0u8; 4096];
-                let mut seen = Vec::new();
-                // Read the request head (GET, no body).
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(&body);
-                eprintln!("benchtool: served JWKS");
-            }
+    let arg = |i: usize| args.get(i).map(String::as_str);
+    match (arg(1), arg(2), arg(3)) {
+        (Some("setup"), Some(dir), Some(n)) => setup(Path::new(dir), n.parse().expect("N")),
+        (Some("rs256"), Some(dir), count) => rs256(
+            Path::new(dir),
+            count.map_or(20_000, |c| c.parse().expect("COUNT")),
+        ),
+        (Some("serve-jwks"), Some(port), Some(file)) => {
+            serve_jwks(port.parse().expect("port"), file)
         }
         _ => {
-            eprintln!("usage: benchtool mint|jwks KEY.pem KID | serve-jwks PORT FILE");
+            eprintln!("usage: benchtool setup DIR N | rs256 DIR [COUNT] | serve-jwks PORT FILE");
             std::process::exit(2);
         }
     }
