@@ -16,11 +16,11 @@
 //
 // Output: { "clerkBackendVersion": "3.25.0",
 //           "outcomes": { "<id>": { "decidedAtMs", "status", "reason", "message", "tokenType",
-//                                   "auth": {..} | null, "authJson": "<JSON.stringify(toAuth())>",
+//                                   "authJson": "<JSON.stringify(toAuth())>",
 //                                   "headers": { "x-clerk-auth-*": .. },
 //                                   "toAuthError"?, "error"?, "hung"? } } }
-// `authJson` is JSON.stringify of the auth object (its functions drop out), so the Rust side can
-// compare field order too; `decidedAtMs` (Date.now() when Clerk decided) is what the
+// `authJson` is JSON.stringify of the auth object (its functions drop out), kept as text so that
+// the Rust side compares field order too, and can read any depth Clerk accepts; `decidedAtMs` (Date.now() when Clerk decided) is what the
 // `Current date` of a message is compared with. A case Clerk has not decided after hangMs (a verify request that
 // never answers: Clerk's fetch has no timeout) is { "hung": true }.
 //
@@ -102,9 +102,7 @@ async function decide(c) {
   try {
     const auth = rs.toAuth();
     o.authJson = JSON.stringify(auth ?? null);
-    o.auth = auth === undefined || auth === null ? null : JSON.parse(o.authJson);
   } catch (e) {
-    o.auth = null;
     o.toAuthError = `${e?.name}: ${e?.message}`;
   }
   return o;
