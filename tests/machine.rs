@@ -5,11 +5,14 @@
 //!   Clerk's Backend API (tests/support: the JWKS and the three verify endpoints, answering
 //!   from a table of tokens registered here). Every case is decided by `@clerk/backend`
 //!   (`tests/conformance/machine-oracle.mjs`, talking to that server) and by the
-//!   `machine_auth` example, started once per accepted-kinds setting and asked over HTTP;
-//!   signed in or out, reason, message, the auth JSON (exact, field order included) and the
-//!   `x-clerk-auth-*` headers must agree, but for the deliberate differences of
-//!   `ALLOWED_DIFFERENCES`. Every case carries tokens of its own, so no cache can change an
-//!   answer.
+//!   `machine_auth` example (the lax middleware), started once per accepted-kinds setting and
+//!   asked over HTTP; signed in or out, reason, message, the auth JSON (exact, field order
+//!   included) and the `x-clerk-auth-*` headers must agree, but for the deliberate differences
+//!   of `ALLOWED_DIFFERENCES`. The same cases then go through the strict middleware
+//!   in-process (200 / 401 / 503). Every case carries tokens of its own, so no cache can change
+//!   an answer; the cases that need a Backend API call are paced under the crate's per-second
+//!   bound. Each verify endpoint must be called with the right key, and no answer or output of
+//!   the example may show a secret key.
 //! - Key-store style tests against the same server, in-process: one upstream call for 1 000
 //!   concurrent requests with one new API key, a bounded number for 10 000 random keys,
 //!   outages and hangs with a warm cache, secret keys never in answers.
@@ -1284,6 +1287,9 @@ fn oracle(server: &JwksServer, pem: &str, cfgs: &[Cfg], cases: &[Case]) -> HashM
 enum Which {
     /// Clerk did not decide within `ORACLE_HANG_MS`: its verify fetch has no timeout.
     Hung,
+    /// The strict middleware only: Clerk signed out with `unexpected-error` because the
+    /// Backend API failed (`status=429`, `5xx` or `n/a`).
+    StrictOutage,
     /// Cases whose shape starts with one of these, in configurations that accept `kind`
     /// (where the token is verified at all).
     Shapes {
@@ -1298,6 +1304,12 @@ enum Which {
 /// auth object of its kind, and Clerk must still decide it otherwise, so that a stale entry
 /// shows; every other case must match Clerk exactly.
 const ALLOWED_DIFFERENCES: &[(Which, &str, &[&str], &str)] = &[
+    (
+        Which::StrictOutage,
+        "unexpected-error",
+        &[],
+        "The Backend API down, slow, 5xx or 429 (and, past the bound, too many verifications at once): the strict middleware answers 503 + Retry-After, with Clerk's x-clerk-auth-* headers, so that clients retry; Clerk (and the lax middleware) signs out with unexpected-error, a 401 from requireAuth.",
+    ),
     (
         Which::Hung,
         "unexpected-error",
@@ -1371,6 +1383,7 @@ fn allowed_difference(
 ) -> Option<&'static (Which, &'static str, &'static [&'static str], &'static str)> {
     ALLOWED_DIFFERENCES.iter().find(|entry| match entry.0 {
         Which::Hung => theirs.get("hung").is_some(),
+        Which::StrictOutage => false,
         Which::Shapes { kind, shapes } => {
             cfg.accepts_kind(kind) && shapes.iter().any(|s| case.shape.starts_with(s))
         }
@@ -1595,6 +1608,150 @@ fn compare(case: &Case, cfg: &Cfg, ours: &Ours, theirs: &Value) -> (Vec<String>,
         problems.push(format!("auth:\n    ours  {a}\n    Clerk {b}"));
     }
     (problems, false)
+}
+
+/// Whether Clerk's outcome is `unexpected-error` for Backend API trouble (429, 5xx, no answer).
+fn clerk_outage(theirs: &Value) -> bool {
+    theirs["status"] == "signed-out"
+        && theirs["reason"] == "unexpected-error"
+        && theirs["message"].as_str().is_some_and(|m| {
+            m.starts_with("Unexpected error (code=unexpected-error, status=")
+                && (m.ends_with("status=n/a)")
+                    || m.ends_with("status=429)")
+                    || m.contains("status=5"))
+        })
+}
+
+/// Problems with the strict middleware's answer to `case`: Clerk signed in → 200 and the auth
+/// JSON; signed out → 401 with Clerk's `x-clerk-auth-*` headers; the allowed differences as
+/// for the lax middleware (401 or 503), and Backend API trouble → 503 + `Retry-After`.
+fn compare_strict(case: &Case, cfg: &Cfg, ours: &Ours, theirs: &Value) -> (Vec<String>, bool) {
+    let mut problems = Vec::new();
+    let retry_after = ours.all_headers.contains("retry-after: ");
+    if let Some(entry) = allowed_difference(case, cfg, theirs) {
+        let (which, reason, messages, _) = *entry;
+        if ![401, 503].contains(&ours.http) || ours.reason() != Some(reason) {
+            problems.push(format!(
+                "allowed difference {which:?}: ours {} {:?}, want 401/503 {reason}",
+                ours.http,
+                ours.reason()
+            ));
+        }
+        if !messages.contains(&ours.message()) {
+            problems.push(format!(
+                "allowed difference {which:?}: message {:?}, want one of {messages:?}",
+                ours.message()
+            ));
+        }
+        if ours.http == 503 && !retry_after {
+            problems.push("503 without Retry-After".to_owned());
+        }
+        return (problems, true);
+    }
+    if let Some(e) = theirs.get("error").or(theirs.get("toAuthError")) {
+        problems.push(format!("Clerk could not decide this case: {e}"));
+        return (problems, false);
+    }
+    let outage = clerk_outage(theirs);
+    let want = match theirs["status"].as_str() {
+        Some("signed-in") => 200,
+        _ if outage => 503,
+        _ => 401,
+    };
+    if ours.http != want {
+        problems.push(format!(
+            "HTTP status: ours {}, want {want} (Clerk {} {})",
+            ours.http, theirs["status"], theirs["reason"]
+        ));
+    }
+    if want == 503 && !retry_after {
+        problems.push("503 without Retry-After".to_owned());
+    }
+    if want == 200 {
+        let (a, b) = (
+            canonical(&ours.body),
+            canonical(theirs["authJson"].as_str().unwrap_or("null")),
+        );
+        if a != b {
+            problems.push(format!("auth:\n    ours  {a}\n    Clerk {b}"));
+        }
+    }
+    let their_at = theirs["decidedAtMs"].as_i64().unwrap_or(0) / 1000;
+    let their_headers: BTreeMap<String, String> = theirs["headers"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let keys: std::collections::BTreeSet<&String> =
+        ours.headers.keys().chain(their_headers.keys()).collect();
+    for k in keys {
+        let (a, b) = (ours.headers.get(k), their_headers.get(k));
+        let same = match (a, b) {
+            (Some(a), Some(b)) => messages_agree(a, ours.at, b, their_at),
+            _ => false,
+        };
+        if !same {
+            problems.push(format!("header {k}: ours {a:?}, Clerk {b:?}"));
+        }
+    }
+    let allowed = outage && problems.is_empty();
+    (problems, allowed)
+}
+
+/// The in-process configuration equal to `cfg` (the example's environment), with bounds high
+/// enough never to decide a case and a short verify timeout (the hung cases).
+fn in_process_config(cfg: &Cfg, api_url: &str, pem: &str) -> actix_clerk::ClerkConfig {
+    let mut b = actix_clerk::ClerkConfig::builder()
+        .secret_key(cfg.secret())
+        .publishable_key(publishable_key())
+        .api_url(api_url)
+        .authorized_parties(cfg.authorized_parties.iter().copied())
+        .machine_token_verify_limits(10_000, 100_000)
+        .machine_token_verify_timeout(Duration::from_secs(1));
+    if !cfg.jwks {
+        b = b.jwt_key(pem);
+    }
+    if cfg.machine_secret {
+        b = b.machine_secret_key(MACHINE_SECRET);
+    }
+    b.build().expect("configuration")
+}
+
+/// Sends `case` in-process to `path` of `app`.
+async fn send_in_process<S>(app: &S, path: &str, case: &Case) -> Ours
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse,
+        Error = actix_web::Error,
+    >,
+{
+    let mut req = actix_web::test::TestRequest::default()
+        .method(case.method.parse().expect("method"))
+        .uri(path);
+    for (k, v) in &case.headers {
+        // Leading and trailing spaces never reach a server (HTTP trims them).
+        req = req.append_header((k.as_str(), v.trim_matches([' ', '\t'])));
+    }
+    let (at, started) = (now_secs(), Instant::now());
+    let (http, all_headers, body) =
+        read(actix_web::test::call_service(app, req.to_request()).await).await;
+    Ours {
+        http,
+        headers: all_headers
+            .lines()
+            .filter_map(|l| l.split_once(": "))
+            .filter(|(k, _)| k.starts_with("x-clerk-auth-"))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        all_headers,
+        body,
+        at,
+        elapsed: started.elapsed(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1847,6 +2004,42 @@ async fn machine_auth_example_matches_clerk() {
             ));
         }
     }
+    // The strict middleware, in-process, for every case: the same decisions, as 200 / 401 /
+    // 503 (the Backend API's trouble).
+    let strict_started = Instant::now();
+    let mut strict_apps = Vec::new();
+    for c in &cfgs {
+        let accepts = c.accepts.map_or_else(actix_clerk::Accepts::default, |a| {
+            actix_clerk::Accepts::parse(a).expect("ACCEPTS_TOKEN")
+        });
+        strict_apps.push(ks_app(in_process_config(c, &server.url, &pem), accepts).await);
+    }
+    let index: HashMap<&str, usize> = cfgs.iter().enumerate().map(|(i, c)| (c.name, i)).collect();
+    let strict: Vec<(&Case, Ours)> = futures_util::stream::iter(cases.iter())
+        .map(|case| {
+            let app = &strict_apps[index[case.config]];
+            async move { (case, send_in_process(app, "/r", case).await) }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let (mut strict_passed, mut strict_allowed, mut strict_failures) = (0usize, 0usize, 0usize);
+    for (case, ours) in &strict {
+        let (problems, allowed) =
+            compare_strict(case, by_name[case.config], ours, &theirs[&case.id]);
+        if problems.is_empty() {
+            strict_passed += 1;
+            strict_allowed += usize::from(allowed);
+        } else {
+            strict_failures += 1;
+            failures.push(format!("strict:{}:\n  {}", case.id, problems.join("\n  ")));
+        }
+    }
+    println!(
+        "machine conformance, strict middleware in-process: {strict_passed} passed ({strict_allowed} allowed differences used), {strict_failures} failed, {:.1?}",
+        strict_started.elapsed()
+    );
+
     // What the examples wrote (a panic, a log line) never shows a secret key, nor a panic.
     for (name, (_, _, log)) in &examples {
         let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -1886,7 +2079,7 @@ async fn machine_auth_example_matches_clerk() {
         .filter_map(|(c, o)| o.as_ref().ok().map(|o| (o.elapsed, &c.id)))
         .max();
     println!(
-        "machine conformance against @clerk/backend 3.25.0: {} cases over {} configurations ({} allowed differences used); oracle {:.1?}, examples {:.1?}, slowest case {:?}",
+        "machine conformance against @clerk/backend 3.25.0: {} cases over {} configurations, each through the machine_auth example (lax, over HTTP; {} allowed differences used) and the strict middleware in-process; oracle {:.1?}, examples {:.1?}, slowest case {:?}",
         cases.len(),
         cfgs.len(),
         allowed_used,
@@ -1895,7 +2088,8 @@ async fn machine_auth_example_matches_clerk() {
         slowest
     );
     println!(
-        "machine conformance: {passed} passed, {} failed",
+        "machine conformance: {} passed, {} failed",
+        passed + strict_passed,
         failures.len()
     );
     assert!(
