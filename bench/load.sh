@@ -67,7 +67,9 @@
 #     response checked in wrk's Lua against its kind (strict: 200 with the user's JSON, else
 #     401; lax: 200 with the user's JSON and no x-clerk-auth-status, else 200 with
 #     `{"userId":null}` and x-clerk-auth-status: signed-out), then 20 curl requests of each kind;
-#     prints responses, wrong answers and 5xx per kind, then PASSED or FAILED (exit 1);
+#     prints per kind the responses, wrong answers, 5xx, socket errors, wrong curl answers, the
+#     server's VmRSS before and after, Clerk's reason (x-clerk-auth-reason) for refused kinds;
+#     then PASSED or FAILED (exit 1);
 #   - profile: the top 25 symbols of ClerkRequireAuth, cache on, under load, then the top 25 in
 #     user space (perf report --no-children: self time); samples the cpu-clock software event
 #     where hardware counters are missing (virtual machines), says so and goes on when perf
@@ -292,12 +294,14 @@ stop_server() {
   SERVER_PID=""
 }
 
-# GET / with a token: sets CODE, BODY and AUTH_STATUS (the x-clerk-auth-status header).
+# GET / with a token: sets CODE, BODY, AUTH_STATUS and AUTH_REASON (the x-clerk-auth-status
+# and x-clerk-auth-reason headers).
 get() {
   local head
   head=$(curl -s -D - -o "$WORK/body" -H "Authorization: Bearer $1" "$URL" | tr -d '\r')
   CODE=$(awk 'NR == 1 { print $2 }' <<<"$head")
   AUTH_STATUS=$(awk -F': ' 'tolower($1) == "x-clerk-auth-status" { print $2 }' <<<"$head")
+  AUTH_REASON=$(awk -F': ' 'tolower($1) == "x-clerk-auth-reason" { print $2 }' <<<"$head")
   BODY=$(cat "$WORK/body")
 }
 
@@ -547,9 +551,11 @@ CHECK_KINDS=(
 
 check_phase() {
   local entry name kind cmd k kname file n strict lax want w_status w_body w_auth i failed=0 line resp wrong fivexx sock
+  local rss0 rss1 rss
   echo
-  echo "check phase: each actix-clerk server under 5 concurrent wrk -t1 -c$CHECK_CONNS -d$CHECK_DURATION, one per token kind, every response checked; then 20 curl requests per kind"
-  printf '%-30s %-10s %10s %7s %5s %8s %12s\n' "server" "kind" "responses" "wrong" "5xx" "sockerr" "curl wrong"
+  echo "check phase: each actix-clerk server under 5 concurrent wrk -t1 -c$CHECK_CONNS -d$CHECK_DURATION, one per token kind, every response checked;"
+  echo "then 20 curl requests per kind (curl wrong; reason: x-clerk-auth-reason of the last); RSS: the server's VmRSS before and after the load"
+  printf '%-30s %-10s %10s %7s %5s %8s %10s  %-13s %s\n' "server" "kind" "responses" "wrong" "5xx" "sockerr" "curl wrong" "RSS MiB" "reason"
   for entry in "${CHECK_SERVERS[@]}"; do
     IFS='|' read -r name kind cmd <<<"$entry"
     log "check: $name"
@@ -557,6 +563,7 @@ check_phase() {
     if ! check_server "$kind" "$CHECK_SESSIONS"; then
       log "$name: failed the curl check"; cat "$WORK/server.log" >&2; exit 1
     fi
+    rss0=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status")
     WRK_PIDS=()
     for k in "${CHECK_KINDS[@]}"; do
       IFS='|' read -r kname file n strict lax <<<"$k"
@@ -568,6 +575,8 @@ check_phase() {
     done
     for i in "${WRK_PIDS[@]}"; do wait "$i" || true; done
     WRK_PIDS=()
+    rss1=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status")
+    rss=$(awk -v a="$rss0" -v b="$rss1" 'BEGIN { printf "%.1f -> %.1f", a / 1024, b / 1024 }')
     for k in "${CHECK_KINDS[@]}"; do
       IFS='|' read -r kname file n strict lax <<<"$k"
       if [ "$kind" = strict ]; then want=$strict; else want=$lax; fi
@@ -588,7 +597,8 @@ check_phase() {
           *) [ "$BODY" = "$w_body" ] || cw=$((cw + 1)) ;;
         esac
       done
-      printf '%-30s %-10s %10d %7d %5d %8d %12d\n' "$name" "$kname" "$resp" "$wrong" "$fivexx" "$sock" "$cw"
+      printf '%-30s %-10s %10d %7d %5d %8d %10d  %-13s %s\n' "$name" "$kname" "$resp" "$wrong" "$fivexx" \
+        "$sock" "$cw" "$rss" "${AUTH_REASON:--}"
       grep '^check_first_wrong' "$WORK/check.$kname" | sed 's/^check_first_wrong/    first wrong answer:/' || true
       if [ "$resp" -eq 0 ] || [ "$wrong" -ne 0 ] || [ "$fivexx" -ne 0 ] || [ "$cw" -ne 0 ]; then failed=1; fi
     done
