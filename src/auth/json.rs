@@ -6,12 +6,68 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use super::{Auth, AuthState, SignedOutKind};
+use crate::js::js_number;
+
+/// A JSON value written as `JSON.stringify` writes it: numbers as JavaScript doubles (`1.0` is
+/// `1`, `-0` is `0`, integers beyond 2^53 rounded as a double prints them).
+struct Js<'a>(&'a Value);
+
+impl Serialize for Js<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        const SAFE: u64 = 1 << 53;
+        match self.0 {
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64().filter(|i| i.unsigned_abs() <= SAFE) {
+                    return serializer.serialize_i64(i);
+                }
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                if f == 0.0 {
+                    return serializer.serialize_u64(0);
+                }
+                if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e21 {
+                    if let Ok(i) = js_number(f).parse::<i128>() {
+                        if let Ok(i) = i64::try_from(i) {
+                            return serializer.serialize_i64(i);
+                        }
+                        if let Ok(u) = u64::try_from(i) {
+                            return serializer.serialize_u64(u);
+                        }
+                    }
+                }
+                serializer.serialize_f64(f)
+            }
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for v in items {
+                    seq.serialize_element(&Js(v))?;
+                }
+                seq.end()
+            }
+            Value::Object(map) => JsMap(map).serialize(serializer),
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+/// [`Js`] for an object.
+struct JsMap<'a>(&'a serde_json::Map<String, Value>);
+
+impl Serialize for JsMap<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut m = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(k, &Js(v))?;
+        }
+        m.end()
+    }
+}
 use crate::machine::{MachineAuth, TokenKind};
 
 /// Clerk's authenticated machine object, keys in the order its object spread gives them.
 fn serialize_machine<M: SerializeMap>(map: &mut M, m: &MachineAuth) -> Result<(), M::Error> {
     let opt = |map: &mut M, key: &str, v: &Option<Value>| match v {
-        Some(v) => map.serialize_entry(key, v),
+        Some(v) => map.serialize_entry(key, &Js(v)),
         None => Ok(()),
     };
     opt(map, "id", &m.id)?;
@@ -89,14 +145,14 @@ impl Serialize for Auth {
             AuthState::SignedIn(s) => {
                 let c = &s.claims;
                 if let Some(act) = c.get("act") {
-                    map.serialize_entry("actor", act)?;
+                    map.serialize_entry("actor", &Js(act))?;
                 }
-                map.serialize_entry("sessionClaims", c)?;
+                map.serialize_entry("sessionClaims", &JsMap(c))?;
                 if let Some(sid) = c.get("sid") {
-                    map.serialize_entry("sessionId", sid)?;
+                    map.serialize_entry("sessionId", &Js(sid))?;
                 }
-                map.serialize_entry("sessionStatus", c.get("sts").unwrap_or(&Value::Null))?;
-                map.serialize_entry("userId", c.get("sub").unwrap_or(&Value::Null))?;
+                map.serialize_entry("sessionStatus", &Js(c.get("sts").unwrap_or(&Value::Null)))?;
+                map.serialize_entry("userId", &Js(c.get("sub").unwrap_or(&Value::Null)))?;
                 for (name, value) in [
                     ("orgId", &s.org.id),
                     ("orgRole", &s.org.role),
@@ -104,12 +160,12 @@ impl Serialize for Auth {
                     ("orgPermissions", &s.org.permissions),
                 ] {
                     if let Some(v) = value {
-                        map.serialize_entry(name, v)?;
+                        map.serialize_entry(name, &Js(v))?;
                     }
                 }
                 map.serialize_entry(
                     "factorVerificationAge",
-                    c.get("fva").unwrap_or(&Value::Null),
+                    &Js(c.get("fva").unwrap_or(&Value::Null)),
                 )?;
                 map.serialize_entry("isAuthenticated", &true)?;
             }
@@ -142,6 +198,18 @@ impl Serialize for Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_print_as_javascript_prints_them() {
+        let v: Value = serde_json::from_str(
+            r#"{"a":1.0,"b":-0.0,"c":12345678901234567890,"d":0.5,"e":[2.0,{"f":1e-7}],"g":9007199254740993}"#,
+        )
+        .unwrap(); // ok: test
+        assert_eq!(
+            serde_json::to_string(&Js(&v)).unwrap(), // ok: test
+            r#"{"a":1,"b":0,"c":12345678901234567000,"d":0.5,"e":[2,{"f":1e-7}],"g":9007199254740992}"#
+        );
+    }
     use crate::error::Reason;
     use serde_json::json;
 

@@ -211,16 +211,22 @@ impl MachineAuth {
                 .cloned()
                 .unwrap_or(Value::Array(vec![])),
         };
-        let mut rest = claims.clone();
-        for k in ["iss", "sub", "exp", "nbf", "iat", "jti"] {
-            rest.remove(k);
-        }
+        // `extractCustomClaims`: the claims but the reserved ones, in order; none is null.
+        let rest: serde_json::Map<String, Value> = claims
+            .iter()
+            .filter(|(k, _)| !["iss", "sub", "exp", "nbf", "iat", "jti"].contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         MachineAuth {
             kind: TokenKind::M2mToken,
             id: Some(non_null_or_empty(claims.get("jti"))),
             subject: claims.get("sub").cloned(),
             name: None,
-            claims: Some(Value::Object(rest)),
+            claims: Some(if rest.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(rest)
+            }),
             scopes: Some(scopes),
             client_id: None,
             expiration: None,

@@ -241,7 +241,7 @@ impl OpaqueVerifier {
                 Err(OpaqueFailure::outage("Unexpected error", None))
             }
             Ok(Err(failure)) => Err(failure),
-            Ok(Ok((status, body))) => read_answer(kind, status, &body, audience),
+            Ok(Ok((status, json, body))) => read_answer(kind, status, json, &body, audience),
         };
         let ttl = match &outcome {
             Ok(auth) => self.opts.ttl.min(time_left(auth.expiration)),
@@ -251,7 +251,11 @@ impl OpaqueVerifier {
         brief(outcome, ttl)
     }
 
-    async fn post(&self, kind: TokenKind, token: &str) -> Result<(u16, Vec<u8>), OpaqueFailure> {
+    async fn post(
+        &self,
+        kind: TokenKind,
+        token: &str,
+    ) -> Result<(u16, bool, Vec<u8>), OpaqueFailure> {
         let (path, body, key) = match kind {
             TokenKind::ApiKey => (
                 "api_keys/verify",
@@ -281,19 +285,10 @@ impl OpaqueVerifier {
             ));
         };
         let url = format!("{}/{path}", self.api_url);
-        let mut connector = awc::Connector::new().timeout(self.opts.timeout);
-        if url.starts_with("https://") {
-            let Some(tls) = crate::keys::fetch::tls_config() else {
-                return Err(OpaqueFailure::outage("Unexpected error", None));
-            };
-            connector = connector.rustls_0_23(tls);
-        }
-        let client = awc::Client::builder()
-            .connector(connector)
-            .timeout(self.opts.timeout)
-            .finish();
+        let client = worker_client();
         let mut res = client
             .post(&url)
+            .timeout(self.opts.timeout)
             .bearer_auth(key.expose())
             .insert_header(("Accept", "application/json"))
             .send_json(&body)
@@ -303,12 +298,36 @@ impl OpaqueVerifier {
                 OpaqueFailure::outage("Unexpected error", None)
             })?;
         let status = res.status().as_u16();
+        // Clerk's client reads the body as JSON only for exactly `application/json`.
+        let json = res
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes() == b"application/json");
         let body = res.body().limit(MAX_ANSWER_BODY).await.map_err(|e| {
             tracing::warn!(url = %url, status, error = %e, "clerk: machine token verification answer unreadable");
             OpaqueFailure::outage("Unexpected error", Some(status))
         })?;
-        Ok((status, body.to_vec()))
+        Ok((status, json, body.to_vec()))
     }
+}
+
+/// The HTTP client of this worker (awc clients are per thread), kept so that verifications
+/// reuse connections to the Backend API instead of a new TCP and TLS handshake each time.
+fn worker_client() -> awc::Client {
+    thread_local! {
+        static CLIENT: std::cell::OnceCell<awc::Client> = const { std::cell::OnceCell::new() };
+    }
+    CLIENT.with(|c| {
+        c.get_or_init(|| {
+            let mut connector = awc::Connector::new();
+            match crate::keys::fetch::tls_config() {
+                Some(tls) => connector = connector.rustls_0_23(tls),
+                None => tracing::error!("clerk: no TLS configuration for Backend API calls"),
+            }
+            awc::Client::builder().connector(connector).finish()
+        })
+        .clone()
+    })
 }
 
 fn bound_reached() -> OpaqueFailure {
@@ -341,18 +360,36 @@ fn not_found_text(kind: TokenKind) -> &'static str {
     }
 }
 
-/// Clerk's mapping of a verify answer (`handleClerkAPIError` for errors).
+/// Clerk's mapping of a verify answer (`handleClerkAPIError` for errors). `json`: the answer
+/// says `content-type: application/json` exactly (Clerk's client reads the body as text
+/// otherwise).
 fn read_answer(
     kind: TokenKind,
     status: u16,
+    json: bool,
     body: &[u8],
     audience: &[String],
 ) -> Result<MachineAuth, OpaqueFailure> {
-    if !(200..300).contains(&status) {
+    let parsed = if json {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(v) => Some(v),
+            // Clerk's client fails before it knows the status: `status=n/a`.
+            Err(_) => {
+                tracing::warn!(
+                    status,
+                    "clerk: machine token verification answer is not JSON"
+                );
+                return Err(OpaqueFailure::outage("Unexpected error", None));
+            }
+        }
+    } else {
+        None
+    };
+    if !(200..300).contains(&status) || status == 204 {
         return Err(match status {
             401 => {
-                let message = serde_json::from_slice::<Value>(body)
-                    .ok()
+                let message = parsed
+                    .as_ref()
                     .and_then(|v| {
                         v.get("errors")?
                             .get(0)?
@@ -365,16 +402,17 @@ fn read_answer(
                 OpaqueFailure::new(Reason::SecretKeyInvalid, &message, Some(status))
             }
             404 => OpaqueFailure::new(Reason::TokenInvalid, not_found_text(kind), Some(status)),
-            429 | 500..=599 => OpaqueFailure::outage("Unexpected error", Some(status)),
+            204 | 429 | 500..=599 => OpaqueFailure::outage("Unexpected error", Some(status)),
             _ => OpaqueFailure::new(Reason::UnexpectedError, "Unexpected error", Some(status)),
         });
     }
-    let Ok(Value::Object(data)) = serde_json::from_slice::<Value>(body) else {
+    let Some(Value::Object(data)) = parsed else {
+        // Not JSON (Clerk's SDK throws on it): the Backend API is not answering as it should.
         tracing::warn!(
             status,
             "clerk: machine token verification answer is not a JSON object"
         );
-        return Err(OpaqueFailure::outage("Unexpected error", Some(status)));
+        return Err(OpaqueFailure::outage("Unexpected error", None));
     };
     if data.get("object").and_then(Value::as_str) != Some(expected_object(kind)) {
         tracing::warn!(
@@ -403,6 +441,19 @@ fn read_answer(
     }
     if kind == TokenKind::OauthToken {
         check_oauth_audience(data.get("aud"), audience)?;
+    }
+    // Clerk's `toAuth()` reads an API key's subject as a string and throws otherwise (a 500 in
+    // Express, never authenticated): refused.
+    if kind == TokenKind::ApiKey && !data.get("subject").is_some_and(Value::is_string) {
+        tracing::warn!(
+            status,
+            "clerk: API key verification answer without a string subject"
+        );
+        return Err(OpaqueFailure::new(
+            Reason::UnexpectedError,
+            "Unexpected error",
+            Some(status),
+        ));
     }
     let field = |name: &str| data.get(name).cloned();
     Ok(MachineAuth {
