@@ -10,10 +10,11 @@
 #   MODE=perf bench/load.sh                        # only the profile (perf record)
 #   PERF=1 bench/load.sh                           # everything, then the profile
 #
-# Needs only Rust (cargo), Node (node, npm), curl, taskset and the package registries: installs
-# wrk (and perf, when asked for a profile) with apt-get, builds bench/peers (release) and
-# `npm ci`s the Express peer itself. Exits non-zero when a server does not start, answers the
-# curl check wrongly, answers anything but 2xx under load, or fails the check phase.
+# Needs only Rust (cargo), Node (node, npm) and the package registries: installs wrk, curl and
+# taskset if missing (and perf, when asked for a profile) with apt-get (through sudo when not
+# root), builds bench/peers (release) and `npm ci`s the Express peer itself. Exits non-zero when
+# a server does not start, answers the curl check wrongly, answers anything but 2xx under load,
+# or fails the check phase.
 #
 # Environment (defaults in brackets):
 #   MODE [all]            all: rounds, then the check phase, then the profile if PERF=1;
@@ -103,11 +104,19 @@ die() { log "$*"; exit 1; }
 case $MODE in all | check | perf) ;; *) die "MODE must be all, check or perf (not '$MODE')" ;; esac
 
 # --- tools and builds --------------------------------------------------------------------
-if ! command -v wrk >/dev/null; then
-  log "installing wrk (apt-get)"
-  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-fi
-for tool in cargo node npm taskset curl; do
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+APT_UPDATED=0
+apt_install() { # package...
+  command -v apt-get >/dev/null || die "missing: $* (no apt-get here: install it yourself)"
+  log "installing $* (apt-get)"
+  if [ "$APT_UPDATED" = 0 ]; then $SUDO apt-get update -qq && APT_UPDATED=1; fi
+  $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+command -v wrk >/dev/null || apt_install wrk
+command -v curl >/dev/null || apt_install curl
+command -v taskset >/dev/null || apt_install util-linux
+for tool in cargo node npm taskset curl wrk; do
   command -v "$tool" >/dev/null || die "missing: $tool"
 done
 [ "$(nproc)" -ge 2 ] || log "warning: $(nproc) CPU: server and wrk will share it"
@@ -504,7 +513,7 @@ report() { # what [round]
 
 # --- the rounds --------------------------------------------------------------------------
 rounds() {
-  log "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/^Mem:/ {print $2}') GiB"
+  log "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/^MemTotal:/ {printf "%.0f", $2 / 1048576}' /proc/meminfo) GiB"
   log "wrk -t1 -c$CONNS -d$DURATION (warm-up $WARMUP), server on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU; sessions: ${SESSIONS:-none}"
   local round entry name kind cmd n rs
   for round in $(seq 1 "$ROUNDS"); do
@@ -612,8 +621,7 @@ profile() {
   echo
   echo "profile: ClerkRequireAuth, cache on, under wrk -t1 -c$CONNS (one token), perf record -g for ${PERF_SECONDS}s"
   if ! command -v perf >/dev/null; then
-    log "installing perf (apt-get install linux-perf)"
-    { apt-get update -qq && apt-get install -y -qq linux-perf >/dev/null; } || true
+    (apt_install linux-perf) || true
   fi
   if ! command -v perf >/dev/null || ! perf --version >/dev/null 2>&1; then
     echo "perf: not available on this machine (apt-get install linux-perf failed); no profile"
