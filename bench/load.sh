@@ -286,6 +286,7 @@ LUA
 
 # --- servers -----------------------------------------------------------------------------
 start_server() { # command
+  if curl -s -o /dev/null "$URL"; then die "something already answers on $URL: set PORT"; fi
   # shellcheck disable=SC2086
   taskset -c "$SERVER_CPU" $1 >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
