@@ -1362,7 +1362,7 @@ async fn the_secret_and_signatures_never_show() {
         let e = WebhookVerifier::new(bad).expect_err("refused");
         outputs.push(format!("{e} {e:?}"));
     }
-    let e = WebhookVerifier::new(&format!("{SECRET}!")).expect_err("refused");
+    let e = WebhookVerifier::new(&format!("{SECRET}!!")).expect_err("refused");
     outputs.push(format!("{e} {e:?}"));
     outputs.push(String::from_utf8_lossy(&logs.0.lock()).into_owned());
     let all = outputs.join("\n");
