@@ -38,14 +38,13 @@ pub(crate) fn header_token_bytes(value: &[u8]) -> Option<&[u8]> {
     if value.is_empty() {
         return None;
     }
-    let Some(space) = value.iter().position(|&b| b == b' ') else {
+    // memchr: the token is scanned for a space at SIMD speed, not byte by byte (this runs
+    // on every request, over the whole token).
+    let Some(space) = memchr::memchr(b' ', value) else {
         return Some(value);
     };
     let (scheme, rest) = (&value[..space], &value[space + 1..]);
-    let token = rest
-        .iter()
-        .position(|&b| b == b' ')
-        .map_or(rest, |end| &rest[..end]);
+    let token = memchr::memchr(b' ', rest).map_or(rest, |end| &rest[..end]);
     if token.is_empty() {
         Some(scheme).filter(|s| !s.is_empty())
     } else {
