@@ -66,6 +66,9 @@
 //!
 //! - `metrics`: counts decisions by reason and times JWKS fetches through the `metrics`
 //!   facade (nothing on the request path without it).
+//! - `testing`: the `testing` module, a kit for an application's own tests (enable it in
+//!   `[dev-dependencies]`): Clerk session tokens minted locally, a local stand-in for Clerk's
+//!   Backend API (JWKS, machine-token verification), `Auth` values for handler unit tests.
 
 #![warn(missing_docs, missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -92,6 +95,9 @@ mod metrics;
 mod middleware;
 mod secret;
 mod stats;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 mod verify;
 mod webhook;
 

@@ -363,7 +363,7 @@ fn not_found_text(kind: TokenKind) -> &'static str {
 /// Clerk's mapping of a verify answer (`handleClerkAPIError` for errors). `json`: the answer
 /// says `content-type: application/json` exactly (Clerk's client reads the body as text
 /// otherwise).
-fn read_answer(
+pub(crate) fn read_answer(
     kind: TokenKind,
     status: u16,
     json: bool,
