@@ -38,8 +38,8 @@
 #   CLIENT_CPU [1]        CPU wrk is pinned to
 #   PORT [18080]          the servers' port; JWKS_PORT [18099] the local JWKS of clerk-rs
 #
-# Tokens: `benchtool setup` (bench/peers, with the project's minter, DevKey of
-# tests/support/mod.rs) generates one RSA key and mints, in one go, max(SESSIONS, 1000) session
+# Tokens: `benchtool setup` (bench/peers, with the project's minter, the crate's testing kit,
+# version 1 session tokens) generates one RSA key and mints, in one go, max(SESSIONS, 1000) session
 # tokens into a file (session i: user `user_2bench` + i in 21 digits); the single-token runs use
 # session 0. Every server answers a signed-in request with the handler a user writes
 # (bench/peers/src/handler.rs: `web::ReqData<Auth>` in, `web::Json` of `{"userId":"…"}` out);

@@ -21,9 +21,6 @@
 //! alike) prints the figures the targets are about: `(a - c) / d` (target ≤ 1.15), and last
 //! `cache hit over bare: X.XX µs (ratio R)` = b - c and b / c (target b - c ≤ 0.3 µs, issue 9).
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 // The load test's handler, shared with bench/peers.
 #[allow(dead_code)]
 #[path = "../bench/peers/src/handler.rs"]
@@ -32,14 +29,13 @@ mod handler;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use actix_clerk::testing::TestKey;
 use actix_clerk::{ClerkConfig, ClerkRequireAuth};
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{test, web, App};
 use criterion::Criterion;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde_json::json;
-use support::DevKey;
 
 struct Fixture {
     token: String,
@@ -48,9 +44,10 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let key = DevKey::generate("ins_bench");
+    let key = TestKey::generate("ins_bench");
     // Bare answers this user id as a constant: every app sends the same bytes.
-    let token = key.session_token(handler::BARE_USER_ID, json!({}));
+    // Version 1 claims, as bench/load.sh's tokens (benchtool): the figures stay comparable.
+    let token = key.session_token(handler::BARE_USER_ID).v1().sign();
     Fixture {
         bearer: format!("Bearer {token}"),
         token,

@@ -1,20 +1,18 @@
 //! Quickstart: a lax public route and a strict protected scope.
 //!
-//! With no environment at all it runs offline: it creates a local development key, verifies
-//! tokens with it (networkless, as with `CLERK_JWT_KEY`), and prints ready-to-paste `curl`
-//! commands with a freshly minted token. With `CLERK_SECRET_KEY` or `CLERK_JWT_KEY` set, it
-//! uses your real Clerk instance instead.
+//! With no environment at all it runs offline: a local instance of the testing kit
+//! (`actix_clerk::testing`, enabled for the crate's examples) makes a key, the configuration
+//! verifies with it (networkless, as with `CLERK_JWT_KEY`), and the example prints
+//! ready-to-paste `curl` commands with a freshly minted token. With `CLERK_SECRET_KEY` or
+//! `CLERK_JWT_KEY` set, it uses your real Clerk instance instead.
 //!
 //! ```sh
 //! cargo run --example quickstart
 //! ```
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
+use actix_clerk::testing::TestInstance;
 use actix_clerk::{Auth, ClerkConfig, ClerkRequireAuth, ClerkWithAuth};
 use actix_web::{get, web, App, HttpServer, Responder};
-use serde_json::json;
 
 #[get("/hello")]
 async fn hello(auth: web::ReqData<Auth>) -> impl Responder {
@@ -54,16 +52,20 @@ async fn main() -> std::io::Result<()> {
         }
         (clerk, None)
     } else {
-        let key = support::DevKey::generate("ins_quickstart_local");
-        let clerk = ClerkConfig::builder()
-            .jwt_key(key.public_pem())
+        let instance = TestInstance::builder()
+            .frontend_api("clerk.quickstart.local")
+            .kid("ins_quickstart_local")
+            .build();
+        let clerk = instance
+            .config()
             .authorized_parties([origin.clone()])
             .build()
             .map_err(std::io::Error::other)?;
-        let token = key.session_token(
-            "user_quickstart",
-            json!({"azp": origin, "iss": "https://clerk.quickstart.local", "sid": "sess_quickstart"}),
-        );
+        let token = instance
+            .session_token("user_quickstart")
+            .azp(origin.clone())
+            .session_id("sess_quickstart")
+            .sign();
         (clerk, Some(token))
     };
 

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use actix_clerk::testing::TestKey;
 use actix_clerk::{
     Auth, Authenticated, ClaimsError, ClerkConfig, ClerkError, ClerkRequestExt, ClerkRequireAuth,
     ClerkWithAuth, Has, Reverification,
@@ -20,9 +21,9 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{test, web, App, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use support::{clerk_backend_dir, now_secs, DevKey};
+use support::{clerk_backend_dir, now_secs};
 
-fn pem_config(key: &DevKey) -> ClerkConfig {
+fn pem_config(key: &TestKey) -> ClerkConfig {
     ClerkConfig::builder()
         .jwt_key(key.public_pem())
         .build()
@@ -158,7 +159,7 @@ async fn auth_of(auth: Auth, slot: web::Data<parking_lot::Mutex<Option<Auth>>>) 
 
 #[actix_web::test]
 async fn has_and_protect_agree_with_clerk() {
-    let key = DevKey::generate("ins_authz");
+    let key = TestKey::generate("ins_authz");
     let claims = claim_matrix();
     let checks = check_matrix();
     let input = json!({
@@ -200,7 +201,11 @@ async fn has_and_protect_agree_with_clerk() {
     let (mut passed, mut failures) = (0usize, Vec::new());
     let mut reverification_bodies = 0usize;
     for (id, c) in &claims {
-        let token = key.session_token("user_authz", c.clone());
+        let token = key
+            .session_token("user_authz")
+            .v1()
+            .claims(c.clone())
+            .sign();
         let req = test::TestRequest::get()
             .uri("/")
             .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
@@ -298,7 +303,7 @@ async fn answer(
 
 #[actix_web::test]
 async fn protected_routes_answer_401_403_404_and_clerks_reverification() {
-    let key = DevKey::generate("ins_routes");
+    let key = TestKey::generate("ins_routes");
     let config = pem_config(&key);
     let runs = web::Data::new(AtomicUsize::new(0));
     let strict = || ClerkRequireAuth::new(config.clone());
@@ -345,20 +350,27 @@ async fn protected_routes_answer_401_403_404_and_clerks_reverification() {
             ),
     )
     .await;
-    let admin_fresh = key.session_token(
-        "user_admin",
-        json!({"org_id":"org_1","org_role":"org:admin","fva":[2,2]}),
-    );
-    let admin_stale = key.session_token(
-        "user_admin",
-        json!({"org_id":"org_1","org_role":"org:admin","fva":[30,30]}),
-    );
-    let member = key.session_token(
-        "user_member",
-        json!({"org_id":"org_1","org_role":"org:member","fva":[2,2],
-               "org_permissions":["org:invoices:create"]}),
-    );
-    let outsider = key.session_token("user_out", json!({"fva":[30,-1]}));
+    let admin_fresh = key
+        .session_token("user_admin")
+        .v1()
+        .claims(json!({"org_id":"org_1","org_role":"org:admin","fva":[2,2]}))
+        .sign();
+    let admin_stale = key
+        .session_token("user_admin")
+        .v1()
+        .claims(json!({"org_id":"org_1","org_role":"org:admin","fva":[30,30]}))
+        .sign();
+    let member = key
+        .session_token("user_member")
+        .v1()
+        .claims(json!({"org_id":"org_1","org_role":"org:member","fva":[2,2],
+               "org_permissions":["org:invoices:create"]}))
+        .sign();
+    let outsider = key
+        .session_token("user_out")
+        .v1()
+        .claims(json!({"fva":[30,-1]}))
+        .sign();
     let strict_body = r#"{"clerk_error":{"type":"forbidden","reason":"reverification-error","metadata":{"reverification":"strict"}}}"#;
     let forbidden = r#"{"error":"forbidden"}"#;
     let cases: Vec<(&str, Option<&str>, StatusCode, &str)> = vec![
@@ -453,7 +465,7 @@ fn problem_json<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerRes
 
 #[actix_web::test]
 async fn hooks_and_error_handlers_see_the_authorization_errors() {
-    let key = DevKey::generate("ins_hooks");
+    let key = TestKey::generate("ins_hooks");
     let config = pem_config(&key);
     let seen = Arc::new(parking_lot::Mutex::new(Vec::<String>::new()));
     let log = seen.clone();
@@ -485,8 +497,16 @@ async fn hooks_and_error_handlers_see_the_authorization_errors() {
             ),
     )
     .await;
-    let pro_stale = key.session_token("user_1", json!({"pla":"u:pro","fva":[90,90]}));
-    let free = key.session_token("user_2", json!({"pla":"u:free","fva":[1,1]}));
+    let pro_stale = key
+        .session_token("user_1")
+        .v1()
+        .claims(json!({"pla":"u:pro","fva":[90,90]}))
+        .sign();
+    let free = key
+        .session_token("user_2")
+        .v1()
+        .claims(json!({"pla":"u:free","fva":[1,1]}))
+        .sign();
     assert_eq!(
         answer(&app, "/hook", Some(&pro_stale)).await,
         (StatusCode::FORBIDDEN, "custom".into())
@@ -502,7 +522,11 @@ async fn hooks_and_error_handlers_see_the_authorization_errors() {
             "Forbidden".to_owned()
         ]
     );
-    let premium_stale = key.session_token("user_3", json!({"fea":"u:premium","fva":[5,30]}));
+    let premium_stale = key
+        .session_token("user_3")
+        .v1()
+        .claims(json!({"fea":"u:premium","fva":[5,30]}))
+        .sign();
     assert_eq!(
         answer(&app, "/handlers", Some(&premium_stale)).await,
         (
@@ -518,7 +542,7 @@ async fn hooks_and_error_handlers_see_the_authorization_errors() {
 
 #[actix_web::test]
 async fn nested_middlewares_of_one_configuration_authenticate_once() {
-    let key = DevKey::generate("ins_nested");
+    let key = TestKey::generate("ins_nested");
     let config = pem_config(&key);
     let other = pem_config(&key);
     let app = test::init_service(
@@ -545,8 +569,16 @@ async fn nested_middlewares_of_one_configuration_authenticate_once() {
         let s = c.stats().token_cache.expect("cache on");
         s.hits + s.misses
     };
-    let admin = key.session_token("user_a", json!({"org_id":"org_1","org_role":"org:admin"}));
-    let member = key.session_token("user_m", json!({"org_id":"org_1","org_role":"org:member"}));
+    let admin = key
+        .session_token("user_a")
+        .v1()
+        .claims(json!({"org_id":"org_1","org_role":"org:admin"}))
+        .sign();
+    let member = key
+        .session_token("user_m")
+        .v1()
+        .claims(json!({"org_id":"org_1","org_role":"org:member"}))
+        .sign();
     for i in 1..=5u64 {
         assert_eq!(
             answer(&app, "/same", Some(&admin)).await,
@@ -606,7 +638,7 @@ async fn optional(auth: Option<Auth>, signed_in: Option<Authenticated>) -> Strin
 
 #[actix_web::test]
 async fn handlers_authorize_read_typed_claims_and_optional_extractors() {
-    let key = DevKey::generate("ins_handlers");
+    let key = TestKey::generate("ins_handlers");
     let config = pem_config(&key);
     let app = test::init_service(
         App::new()
@@ -637,11 +669,8 @@ async fn handlers_authorize_read_typed_claims_and_optional_extractors() {
             .route("/bare/optional", web::get().to(optional)),
     )
     .await;
-    let with_tier = key.session_token(
-        "user_t",
-        json!({"metadata":{"tier":"gold"},"org_id":"org_1","org_permissions":["org:invoices:create"]}),
-    );
-    let without = key.session_token("user_n", json!({}));
+    let with_tier = key.session_token("user_t").v1().claims(json!({"metadata":{"tier":"gold"},"org_id":"org_1","org_permissions":["org:invoices:create"]})).sign();
+    let without = key.session_token("user_n").sign();
     assert_eq!(
         answer(&app, "/lax/tier", Some(&with_tier)).await,
         (StatusCode::OK, "user_t:gold".into())
@@ -732,7 +761,7 @@ async fn the_authorization_example_protects_by_require() {
             let _ = self.0.wait();
         }
     }
-    let key = DevKey::generate("ins_example");
+    let key = TestKey::generate("ins_example");
     let start = |require: &str| {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -771,14 +800,12 @@ async fn the_authorization_example_protects_by_require() {
             )
         }
     };
-    let admin = key.session_token(
-        "user_admin",
-        json!({"org_id":"org_1","org_role":"org:admin","org_slug":"acme","fva":[30,30]}),
-    );
-    let member = key.session_token(
-        "user_member",
-        json!({"org_id":"org_1","org_role":"org:member","fva":[1,1],"metadata":{"tier":"gold"}}),
-    );
+    let admin = key
+        .session_token("user_admin")
+        .v1()
+        .claims(json!({"org_id":"org_1","org_role":"org:admin","org_slug":"acme","fva":[30,30]}))
+        .sign();
+    let member = key.session_token("user_member").v1().claims(json!({"org_id":"org_1","org_role":"org:member","fva":[1,1],"metadata":{"tier":"gold"}})).sign();
     // REQUIRE, path, token, status, body
     type Case<'a> = (&'a str, &'a str, Option<&'a str>, u16, Option<&'a str>);
     let cases: Vec<Case<'_>> = vec![

@@ -5,12 +5,13 @@ mod support;
 
 use std::time::Duration;
 
+use actix_clerk::testing::{b64url, TestKey};
 use actix_clerk::{Auth, ClerkConfig, ClerkRequireAuth};
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test, web, App};
 use serde_json::json;
-use support::{now_secs, DevKey};
+use support::now_secs;
 
 async fn me(auth: web::ReqData<Auth>) -> String {
     auth.user_id().unwrap_or_default().to_owned()
@@ -54,7 +55,7 @@ async fn call(
 
 #[actix_web::test]
 async fn a_cached_token_expires_on_time() {
-    let key = DevKey::generate("ins_cache");
+    let key = TestKey::generate("ins_cache");
     let config = ClerkConfig::builder()
         .jwt_key(key.public_pem())
         .clock_skew(Duration::ZERO)
@@ -62,7 +63,11 @@ async fn a_cached_token_expires_on_time() {
         .expect("config");
     let app = app(config.clone()).await;
     let exp = now_secs() + 2;
-    let token = key.session_token("user_1", json!({ "exp": exp }));
+    let token = key
+        .session_token("user_1")
+        .v1()
+        .claims(json!({ "exp": exp }))
+        .sign();
     assert_eq!(call(&app, &token).await, (StatusCode::OK, String::new()));
     assert_eq!(token_cache_len(&config), 1);
     assert_eq!(
@@ -84,8 +89,8 @@ async fn a_cached_token_expires_on_time() {
 
 #[actix_web::test]
 async fn configurations_never_share_entries() {
-    let key = DevKey::generate("ins_cache");
-    let other_key = DevKey::generate("ins_cache");
+    let key = TestKey::generate("ins_cache");
+    let other_key = TestKey::generate("ins_cache");
     let a = ClerkConfig::builder()
         .jwt_key(key.public_pem())
         .authorized_parties(["https://app.example.com"])
@@ -101,7 +106,11 @@ async fn configurations_never_share_entries() {
         .build()
         .expect("config");
     let (app_a, app_b, app_c) = (app(a.clone()).await, app(b).await, app(c).await);
-    let token = key.session_token("user_1", json!({"azp": "https://app.example.com"}));
+    let token = key
+        .session_token("user_1")
+        .v1()
+        .claims(json!({"azp": "https://app.example.com"}))
+        .sign();
     assert_eq!(call(&app_a, &token).await.0, StatusCode::OK);
     assert_eq!(call(&app_a, &token).await.0, StatusCode::OK);
     assert_eq!(token_cache_len(&a), 1);
@@ -124,13 +133,13 @@ async fn configurations_never_share_entries() {
 
 #[actix_web::test]
 async fn a_cached_token_does_not_vouch_for_a_tampered_one() {
-    let key = DevKey::generate("ins_cache");
+    let key = TestKey::generate("ins_cache");
     let config = ClerkConfig::builder()
         .jwt_key(key.public_pem())
         .build()
         .expect("config");
     let app = app(config.clone()).await;
-    let token = key.session_token("user_1", json!({}));
+    let token = key.session_token("user_1").sign();
     assert_eq!(call(&app, &token).await.0, StatusCode::OK);
     // Same header and payload, another signature: compared in full, so not a hit.
     let (signed, sig) = token.rsplit_once('.').expect("three parts");
@@ -143,8 +152,7 @@ async fn a_cached_token_does_not_vouch_for_a_tampered_one() {
     );
     // Same signature, another payload.
     let (header_part, _) = signed.split_once('.').expect("parts");
-    let other_payload =
-        support::b64url(json!({"sub": "user_admin", "exp": now_secs() + 3600}).to_string());
+    let other_payload = b64url(json!({"sub": "user_admin", "exp": now_secs() + 3600}).to_string());
     let spliced = format!("{header_part}.{other_payload}.{sig}");
     assert_eq!(
         call(&app, &spliced).await,
@@ -154,18 +162,18 @@ async fn a_cached_token_does_not_vouch_for_a_tampered_one() {
 
 #[actix_web::test]
 async fn floods_stay_bounded_and_cannot_evict_valid_entries() {
-    let key = DevKey::generate("ins_cache");
+    let key = TestKey::generate("ins_cache");
     let config = ClerkConfig::builder()
         .jwt_key(key.public_pem())
         .token_cache_capacity(50)
         .build()
         .expect("config");
     let app = app(config.clone()).await;
-    let keep = key.session_token("user_keep", json!({}));
+    let keep = key.session_token("user_keep").sign();
     assert_eq!(call(&app, &keep).await.0, StatusCode::OK);
     // 2000 invalid tokens: none is stored, the valid entry stays.
-    let other = DevKey::generate("ins_cache");
-    let forged = other.session_token("user_x", json!({}));
+    let other = TestKey::generate("ins_cache");
+    let forged = other.session_token("user_x").sign();
     for i in 0..2000 {
         let t = if i % 2 == 0 {
             forged.clone()
@@ -177,7 +185,7 @@ async fn floods_stay_bounded_and_cannot_evict_valid_entries() {
     assert_eq!(token_cache_len(&config), 1);
     // 300 distinct valid tokens: all pass, the cache never exceeds its capacity.
     for i in 0..300 {
-        let t = key.session_token(&format!("user_{i}"), json!({}));
+        let t = key.session_token(format!("user_{i}")).sign();
         assert_eq!(call(&app, &t).await.0, StatusCode::OK);
         assert!(token_cache_len(&config) <= 50);
     }
@@ -185,14 +193,14 @@ async fn floods_stay_bounded_and_cannot_evict_valid_entries() {
 
 #[actix_web::test]
 async fn the_cache_can_be_switched_off() {
-    let key = DevKey::generate("ins_cache");
+    let key = TestKey::generate("ins_cache");
     let config = ClerkConfig::builder()
         .jwt_key(key.public_pem())
         .disable_token_cache()
         .build()
         .expect("config");
     let app = app(config.clone()).await;
-    let token = key.session_token("user_1", json!({}));
+    let token = key.session_token("user_1").sign();
     for _ in 0..3 {
         assert_eq!(call(&app, &token).await.0, StatusCode::OK);
     }

@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_clerk::testing::{b64url, JwksMode, TestBackendApi, TestKey};
 use actix_clerk::{Auth, ClerkConfig, ClerkRequireAuth, ClerkWithAuth};
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -32,7 +33,7 @@ use actix_web::http::Method;
 use actix_web::{test as at, web, App, HttpResponse};
 use base64::Engine as _;
 use serde_json::{json, Value};
-use support::{b64url, now_secs, DevKey, JwksMode, JwksServer};
+use support::now_secs;
 
 // ---------------------------------------------------------------------------------------------
 // Configuration of the two instances under test
@@ -95,9 +96,9 @@ impl Cfg {
 /// Keys and configurations shared by every case of one run.
 struct World {
     /// The instance's key (its PEM is the configured `jwt_key`).
-    key: DevKey,
+    key: TestKey,
     /// Another instance's key.
-    other: DevKey,
+    other: TestKey,
     pem: String,
     pk_prod: String,
     pk_dev: String,
@@ -106,15 +107,15 @@ struct World {
     now: i64,
     /// A local JWKS server holding `other`'s key, named by the `jku`/`x5u` cases: Clerk never
     /// fetches them, and neither may we (its hit count must stay 0).
-    decoy: JwksServer,
+    decoy: TestBackendApi,
 }
 
 impl World {
     fn new() -> World {
-        let key = DevKey::generate("ins_hostile");
-        let other = DevKey::generate("ins_other_instance");
+        let key = TestKey::generate("ins_hostile");
+        let other = TestKey::generate("ins_other_instance");
         let pem = key.public_pem();
-        let decoy = JwksServer::start(JwksMode::Keys(vec![other.jwk()]));
+        let decoy = TestBackendApi::start_with(JwksMode::Keys(vec![other.jwk()]));
         let pk_prod = pk("live", PROD_FAPI);
         let pk_dev = pk("test", DEV_FAPI);
         World {
@@ -174,7 +175,7 @@ impl World {
     }
 
     fn header(&self, over: Value) -> Value {
-        let mut h = json!({"alg": "RS256", "kid": self.key.kid, "typ": "JWT"});
+        let mut h = json!({"alg": "RS256", "kid": self.key.kid(), "typ": "JWT"});
         merge(&mut h, over);
         h
     }
@@ -557,7 +558,7 @@ fn corpus(w: &World) -> Vec<Case> {
                 "url",
                 json!("https://evil.example.net/.well-known/jwks.json"),
             ),
-            ("loopback-url", json!(format!("{}/v1/jwks", w.decoy.url))),
+            ("loopback-url", json!(format!("{}/v1/jwks", w.decoy.url()))),
             ("percent-encoded", json!("%2e%2e%2f%2e%2e%2fjwks")),
             ("query-and-fragment", json!("ins_x?kid=1#frag")),
             ("10kb", json!(long_kid)),
@@ -592,7 +593,7 @@ fn corpus(w: &World) -> Vec<Case> {
 
     // ---- jku / x5u / jwk / x5c: ignored -------------------------------------------------------
     {
-        let decoy_jwks = format!("{}/v1/jwks", w.decoy.url);
+        let decoy_jwks = format!("{}/v1/jwks", w.decoy.url());
         let other_jwk = w.other.jwk();
         let variants: Vec<(&str, Value)> = vec![
             ("jku-loopback", json!({ "jku": decoy_jwks })),
@@ -610,7 +611,7 @@ fn corpus(w: &World) -> Vec<Case> {
             ("crit-jku", json!({ "jku": decoy_jwks, "crit": ["jku"] })),
             (
                 "all-together",
-                json!({ "jku": decoy_jwks, "x5u": decoy_jwks, "jwk": other_jwk, "kid": w.other.kid }),
+                json!({ "jku": decoy_jwks, "x5u": decoy_jwks, "jwk": other_jwk, "kid": w.other.kid() }),
             ),
         ];
         for (name, over) in variants {
@@ -639,7 +640,7 @@ fn corpus(w: &World) -> Vec<Case> {
             Case::new(
                 "instance/other-key-other-iss",
                 bearer(&w.other.sign(
-                    &w.header(json!({"kid": w.other.kid})),
+                    &w.header(json!({"kid": w.other.kid()})),
                     &w.claims(other_iss.clone()),
                 )),
                 out(R_SIG),
@@ -744,7 +745,7 @@ fn corpus(w: &World) -> Vec<Case> {
             out(R_TYPE),
         ));
         let payload = w.claims(json!({})).to_string();
-        let kid = &w.key.kid;
+        let kid = &w.key.kid();
         for (name, header, expect) in [
             (
                 "alg-none-then-rs256",
@@ -1426,7 +1427,7 @@ fn corpus(w: &World) -> Vec<Case> {
         ));
         // development-instance token (other key, dev iss) to the production config
         let dev_tok = w.other.sign(
-            &w.header(json!({"kid": w.other.kid})),
+            &w.header(json!({"kid": w.other.kid()})),
             &w.dev_claims(json!({})),
         );
         v.push(
@@ -2346,7 +2347,7 @@ async fn hostile_corpus() {
         eprintln!("  {d:?}  {id}");
     }
     assert!(cases.len() >= 150, "corpus has only {} cases", cases.len());
-    assert_eq!(w.decoy.hits(), 0, "a jku/x5u/kid URL was fetched");
+    assert_eq!(w.decoy.jwks_hits(), 0, "a jku/x5u/kid URL was fetched");
     assert!(
         problems.is_empty(),
         "{} problems:\n{}",
@@ -2712,11 +2713,11 @@ async fn corpus_expectations_agree_with_clerk() {
 
 #[actix_web::test]
 async fn hostile_kids_against_a_jwks_instance() {
-    let key = DevKey::generate("ins_remote");
-    let server = JwksServer::start(JwksMode::Keys(vec![key.jwk()]));
+    let key = TestKey::generate("ins_remote");
+    let server = TestBackendApi::start_with(JwksMode::Keys(vec![key.jwk()]));
     let config = ClerkConfig::builder()
         .secret_key("sk_test_hostile")
-        .api_url(server.url.clone())
+        .api_url(server.url())
         .publishable_key(pk("live", PROD_FAPI))
         .build()
         .expect("config");
@@ -2757,14 +2758,18 @@ async fn hostile_kids_against_a_jwks_instance() {
     }
     // The valid kid still works and the store fetched at most twice (first load + one refetch
     // for the first unknown kid; later unknown kids are inside the cooldown).
-    let token = key.session_token("user_r", json!({}));
+    let token = key.session_token("user_r").sign();
     let case = Case::new("valid", bearer(&token), signed_in("user_r"));
     let o = observe(&app, &calls, &case, true).await;
     assert_eq!(o.status, 200);
-    assert!(server.hits() <= 2, "JWKS fetched {} times", server.hits());
+    assert!(
+        server.jwks_hits() <= 2,
+        "JWKS fetched {} times",
+        server.jwks_hits()
+    );
     eprintln!(
         "remote kids: slowest {slowest:?}, JWKS hits {}",
-        server.hits()
+        server.jwks_hits()
     );
 }
 

@@ -10,12 +10,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_clerk::testing::{b64url, JwksMode, TestBackendApi, TestKey};
 use actix_clerk::{Auth, ClerkConfig, ClerkConfigBuilder, ClerkRequireAuth, ClerkWithAuth, Reason};
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::StatusCode;
 use actix_web::{test, web, App, HttpServer};
 use serde_json::{json, Value};
-use support::{b64url, closed_port_url, DevKey, JwksMode, JwksServer};
+use support::closed_port_url;
 
 const SECRET: &str = "sk_test_x";
 
@@ -163,12 +164,12 @@ fn clerk_key_invalid_body() -> String {
 }
 
 /// Waits (briefly) until the server has seen `n` JWKS requests.
-async fn wait_for_hits(server: &JwksServer, n: u64, within: Duration) -> u64 {
+async fn wait_for_hits(server: &TestBackendApi, n: u64, within: Duration) -> u64 {
     let deadline = Instant::now() + within;
-    while server.hits() < n && Instant::now() < deadline {
+    while server.jwks_hits() < n && Instant::now() < deadline {
         actix_web::rt::time::sleep(Duration::from_millis(5)).await;
     }
-    server.hits()
+    server.jwks_hits()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,12 +246,12 @@ async fn raw_get(
 #[std::prelude::v1::test]
 fn cold_burst_over_four_workers_fetches_once() {
     const N: usize = 600;
-    let key = DevKey::generate("ins_burst");
-    let server = JwksServer::start(JwksMode::Keys(vec![key.jwk()]));
-    server.set_delay(Duration::from_millis(300));
-    let config = remote(&server.url).build().expect("config");
+    let key = TestKey::generate("ins_burst");
+    let server = TestBackendApi::start_with(JwksMode::Keys(vec![key.jwk()]));
+    server.set_jwks_delay(Duration::from_millis(300));
+    let config = remote(server.url()).build().expect("config");
     let (addr, handle) = start_app(config.clone(), 4);
-    let token = key.session_token("user_burst", json!({}));
+    let token = key.session_token("user_burst").sign();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -310,11 +311,18 @@ fn cold_burst_over_four_workers_fetches_once() {
     eprintln!(
         "cold burst: {N} requests, {} workers, {waited} waited >= 200 ms, slowest {slowest:?}, JWKS hits {}",
         workers.len(),
-        server.hits()
+        server.jwks_hits()
     );
-    assert_eq!(server.hits(), 1, "one JWKS fetch for the whole cold burst");
+    assert_eq!(
+        server.jwks_hits(),
+        1,
+        "one JWKS fetch for the whole cold burst"
+    );
     assert_eq!(jwks_fetch_count(&config), 1);
-    assert_eq!(server.last_auth.lock().as_deref(), Some("Bearer sk_test_x"));
+    assert_eq!(
+        server.last_jwks_authorization().as_deref(),
+        Some("Bearer sk_test_x")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -322,14 +330,14 @@ fn cold_burst_over_four_workers_fetches_once() {
 
 #[actix_web::test]
 async fn ten_thousand_random_kids_cost_at_most_one_fetch() {
-    let key = DevKey::generate("ins_abuse");
-    let server = JwksServer::start(JwksMode::Keys(vec![key.jwk()]));
-    let config = remote(&server.url)
+    let key = TestKey::generate("ins_abuse");
+    let server = TestBackendApi::start_with(JwksMode::Keys(vec![key.jwk()]));
+    let config = remote(server.url())
         .jwks_unknown_kid_cooldown(Duration::from_secs(30))
         .build()
         .expect("config");
     let app = strict_app!(config);
-    let good = key.session_token("user_ok", json!({}));
+    let good = key.session_token("user_ok").sign();
 
     // Cold cache: the first random kid fetches (the one refetch); every other one is answered
     // from the cooldown.
@@ -340,12 +348,12 @@ async fn ten_thousand_random_kids_cost_at_most_one_fetch() {
         let reply = send!(app, with_kid(&good, &kid));
         reply.assert_401("jwk-kid-mismatch");
     }
-    assert_eq!(server.hits(), 1);
+    assert_eq!(server.jwks_hits(), 1);
     assert_eq!(jwks_fetch_count(&config), 1);
 
     // The real key still verifies, without a fetch.
     send!(app, good).assert_ok("user_ok");
-    assert_eq!(server.hits(), 1);
+    assert_eq!(server.jwks_hits(), 1);
 
     // The same kids again, and 500 concurrent new ones: nothing more.
     for kid in seen.iter().take(1_000) {
@@ -366,21 +374,21 @@ async fn ten_thousand_random_kids_cost_at_most_one_fetch() {
     for res in futures_util::future::join_all(concurrent).await {
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(server.hits(), 1);
+    assert_eq!(server.jwks_hits(), 1);
     assert_eq!(jwks_fetch_count(&config), 1);
 }
 
 #[actix_web::test]
 async fn concurrent_unknown_kids_on_a_cold_cache_share_one_fetch() {
-    let key = DevKey::generate("ins_abuse2");
-    let server = JwksServer::start(JwksMode::Keys(vec![key.jwk()]));
-    server.set_delay(Duration::from_millis(150));
-    let config = remote(&server.url)
+    let key = TestKey::generate("ins_abuse2");
+    let server = TestBackendApi::start_with(JwksMode::Keys(vec![key.jwk()]));
+    server.set_jwks_delay(Duration::from_millis(150));
+    let config = remote(server.url())
         .jwks_unknown_kid_cooldown(Duration::from_secs(30))
         .build()
         .expect("config");
     let app = strict_app!(config);
-    let good = key.session_token("user_ok", json!({}));
+    let good = key.session_token("user_ok").sign();
     let requests: Vec<_> = (0..300)
         .map(|i| {
             let token = if i % 3 == 0 {
@@ -404,7 +412,7 @@ async fn concurrent_unknown_kids_on_a_cold_cache_share_one_fetch() {
         };
         assert_eq!(res.status(), want, "request {i}");
     }
-    assert_eq!(server.hits(), 1);
+    assert_eq!(server.jwks_hits(), 1);
     assert_eq!(jwks_fetch_count(&config), 1);
 }
 
@@ -415,20 +423,20 @@ async fn concurrent_unknown_kids_on_a_cold_cache_share_one_fetch() {
 /// 20 ms for 600 ms: every one passes, none waits for the failing refresh, and the store tried
 /// exactly once (the next try is a 1 s backoff away).
 async fn keeps_serving_through(mode: JwksMode) {
-    let key = DevKey::generate("ins_stale");
-    let server = JwksServer::start(JwksMode::Keys(vec![key.jwk()]));
-    let config = remote(&server.url)
+    let key = TestKey::generate("ins_stale");
+    let server = TestBackendApi::start_with(JwksMode::Keys(vec![key.jwk()]));
+    let config = remote(server.url())
         .jwks_cache_ttl(Duration::from_millis(200))
         .jwks_fetch_timeout(Duration::from_millis(300))
         .disable_token_cache()
         .build()
         .expect("config");
     let app = strict_app!(config);
-    let token = key.session_token("user_stale", json!({}));
+    let token = key.session_token("user_stale").sign();
     send!(app, token).assert_ok("user_stale");
-    assert_eq!(server.hits(), 1);
+    assert_eq!(server.jwks_hits(), 1);
 
-    server.set_mode(mode.clone());
+    server.set_jwks(mode.clone());
     let started = Instant::now();
     let mut sent = 0;
     while started.elapsed() < Duration::from_millis(600) {
@@ -446,7 +454,7 @@ async fn keeps_serving_through(mode: JwksMode) {
     // Let a hanging refresh time out.
     actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(
-        server.hits(),
+        server.jwks_hits(),
         2,
         "{mode:?}: one failed refresh, then backoff"
     );
@@ -456,7 +464,7 @@ async fn keeps_serving_through(mode: JwksMode) {
     send!(app, with_kid(&token, "ins_unknown")).assert_503("jwk-remote-failed-to-load");
     // The known key still passes, past the TTL.
     send!(app, token).assert_ok("user_stale");
-    assert_eq!(server.hits(), 2);
+    assert_eq!(server.jwks_hits(), 2);
 }
 
 #[actix_web::test]
@@ -481,37 +489,37 @@ async fn stale_keys_serve_through_an_empty_key_set() {
 
 #[actix_web::test]
 async fn failed_refreshes_back_off() {
-    let key = DevKey::generate("ins_backoff");
-    let server = JwksServer::start(JwksMode::Keys(vec![key.jwk()]));
-    let config = remote(&server.url)
+    let key = TestKey::generate("ins_backoff");
+    let server = TestBackendApi::start_with(JwksMode::Keys(vec![key.jwk()]));
+    let config = remote(server.url())
         .jwks_cache_ttl(Duration::from_millis(100))
         .jwks_fetch_timeout(Duration::from_millis(300))
         .disable_token_cache()
         .build()
         .expect("config");
     let app = strict_app!(config);
-    let token = key.session_token("user_b", json!({}));
+    let token = key.session_token("user_b").sign();
     send!(app, token).assert_ok("user_b");
-    server.set_mode(JwksMode::Status(502, String::new()));
+    server.set_jwks(JwksMode::Status(502, String::new()));
     // Requests every 10 ms for 1.6 s: tries at ~0.08 s and ~1.08 s (1 s backoff); the third
     // would be 2 s after the second.
     let started = Instant::now();
     let mut failures = 0;
     let mut times = Vec::new();
-    let mut last = server.hits();
+    let mut last = server.jwks_hits();
     while started.elapsed() < Duration::from_millis(1600) {
         if send!(app, token).status != StatusCode::OK {
             failures += 1;
         }
-        if server.hits() != last {
-            last = server.hits();
+        if server.jwks_hits() != last {
+            last = server.jwks_hits();
             times.push(started.elapsed());
         }
         actix_web::rt::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(failures, 0);
     assert_eq!(
-        server.hits(),
+        server.jwks_hits(),
         3,
         "warm fetch + 2 backed-off retries: {times:?}"
     );
@@ -523,18 +531,18 @@ async fn failed_refreshes_back_off() {
 
 #[actix_web::test]
 async fn stale_keys_stop_serving_after_max_stale() {
-    let key = DevKey::generate("ins_maxstale");
-    let server = JwksServer::start(JwksMode::Keys(vec![key.jwk()]));
-    let config = remote(&server.url)
+    let key = TestKey::generate("ins_maxstale");
+    let server = TestBackendApi::start_with(JwksMode::Keys(vec![key.jwk()]));
+    let config = remote(server.url())
         .jwks_cache_ttl(Duration::from_millis(200))
         .jwks_max_stale(Duration::from_millis(400))
         .jwks_fetch_timeout(Duration::from_millis(300))
         .build()
         .expect("config");
     let app = strict_app!(config);
-    let cached = key.session_token("user_cached", json!({}));
+    let cached = key.session_token("user_cached").sign();
     send!(app, cached).assert_ok("user_cached");
-    server.set_mode(JwksMode::Status(500, String::new()));
+    server.set_jwks(JwksMode::Status(500, String::new()));
     actix_web::rt::time::sleep(Duration::from_millis(250)).await;
     // Past the TTL, within max_stale: still served (this request also starts a refresh, which
     // fails and backs off for 1 s).
@@ -545,10 +553,10 @@ async fn stale_keys_stop_serving_after_max_stale() {
     );
     actix_web::rt::time::sleep(Duration::from_millis(400)).await;
     // Past TTL + max_stale (600 ms): the keys are gone, for fresh and for cached tokens alike.
-    let fresh = key.session_token("user_fresh", json!({}));
+    let fresh = key.session_token("user_fresh").sign();
     send!(app, fresh).assert_503("jwk-remote-failed-to-load");
     send!(app, cached).assert_503("jwk-remote-failed-to-load");
-    assert_eq!(server.hits(), 2, "the retry waits for its backoff");
+    assert_eq!(server.jwks_hits(), 2, "the retry waits for its backoff");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -556,64 +564,68 @@ async fn stale_keys_stop_serving_after_max_stale() {
 
 #[actix_web::test]
 async fn rotated_key_verifies_after_one_refetch() {
-    let old = DevKey::generate("ins_old");
-    let new = DevKey::generate("ins_new");
-    let server = JwksServer::start(JwksMode::Keys(vec![old.jwk()]));
-    let config = remote(&server.url)
+    let old = TestKey::generate("ins_old");
+    let new = TestKey::generate("ins_new");
+    let server = TestBackendApi::start_with(JwksMode::Keys(vec![old.jwk()]));
+    let config = remote(server.url())
         .jwks_unknown_kid_cooldown(Duration::from_millis(300))
         .build()
         .expect("config");
     let app = strict_app!(config);
-    send!(app, old.session_token("user_old", json!({}))).assert_ok("user_old");
-    assert_eq!(server.hits(), 1);
+    send!(app, old.session_token("user_old").sign()).assert_ok("user_old");
+    assert_eq!(server.jwks_hits(), 1);
 
     // The API now lists both keys; after the cooldown, a token with the new kid fetches once.
-    server.set_mode(JwksMode::Keys(vec![old.jwk(), new.jwk()]));
+    server.set_jwks(JwksMode::Keys(vec![old.jwk(), new.jwk()]));
     actix_web::rt::time::sleep(Duration::from_millis(350)).await;
-    let token = new.session_token("user_new", json!({}));
+    let token = new.session_token("user_new").sign();
     send!(app, token).assert_ok("user_new");
-    assert_eq!(server.hits(), 2);
+    assert_eq!(server.jwks_hits(), 2);
     send!(app, token).assert_ok("user_new");
-    send!(app, old.session_token("user_old", json!({}))).assert_ok("user_old");
-    assert_eq!(server.hits(), 2);
+    send!(app, old.session_token("user_old").sign()).assert_ok("user_old");
+    assert_eq!(server.jwks_hits(), 2);
     assert_eq!(jwks_fetch_count(&config), 2);
 }
 
 #[actix_web::test]
 async fn a_kid_seen_before_the_rotation_verifies_once_the_api_lists_it() {
-    let old = DevKey::generate("ins_k1");
-    let new = DevKey::generate("ins_k2");
-    let server = JwksServer::start(JwksMode::Keys(vec![old.jwk()]));
-    let config = remote(&server.url)
+    let old = TestKey::generate("ins_k1");
+    let new = TestKey::generate("ins_k2");
+    let server = TestBackendApi::start_with(JwksMode::Keys(vec![old.jwk()]));
+    let config = remote(server.url())
         .jwks_unknown_kid_cooldown(Duration::from_millis(300))
         .build()
         .expect("config");
     let app = strict_app!(config);
-    let old_token = old.session_token("user_old", json!({}));
-    let new_token = new.session_token("user_new", json!({}));
+    let old_token = old.session_token("user_old").sign();
+    let new_token = new.session_token("user_new").sign();
     send!(app, old_token).assert_ok("user_old");
-    assert_eq!(server.hits(), 1);
+    assert_eq!(server.jwks_hits(), 1);
 
     // Within the cooldown: no fetch.
     send!(app, new_token).assert_401("jwk-kid-mismatch");
-    assert_eq!(server.hits(), 1);
+    assert_eq!(server.jwks_hits(), 1);
     // After it: one refetch, but the API does not list the new key yet.
     actix_web::rt::time::sleep(Duration::from_millis(350)).await;
     send!(app, new_token).assert_401("jwk-kid-mismatch");
-    assert_eq!(server.hits(), 2);
+    assert_eq!(server.jwks_hits(), 2);
 
     // The API rotates (old key withdrawn).
-    server.set_mode(JwksMode::Keys(vec![new.jwk()]));
+    server.set_jwks(JwksMode::Keys(vec![new.jwk()]));
     send!(app, new_token).assert_401("jwk-kid-mismatch");
-    assert_eq!(server.hits(), 2, "cooldown still running");
+    assert_eq!(server.jwks_hits(), 2, "cooldown still running");
     actix_web::rt::time::sleep(Duration::from_millis(350)).await;
     send!(app, new_token).assert_ok("user_new");
-    assert_eq!(server.hits(), 3, "exactly one refetch after the cooldown");
+    assert_eq!(
+        server.jwks_hits(),
+        3,
+        "exactly one refetch after the cooldown"
+    );
 
     // The withdrawn key no longer verifies, even for a token verified (and cached) before.
     send!(app, old_token).assert_401("jwk-kid-mismatch");
     send!(app, new_token).assert_ok("user_new");
-    assert_eq!(server.hits(), 3);
+    assert_eq!(server.jwks_hits(), 3);
     assert_eq!(jwks_fetch_count(&config), 3);
 }
 
@@ -622,13 +634,13 @@ async fn a_kid_seen_before_the_rotation_verifies_once_the_api_lists_it() {
 
 #[actix_web::test]
 async fn cold_cache_with_the_api_down_is_503_not_401() {
-    let key = DevKey::generate("ins_down");
+    let key = TestKey::generate("ins_down");
     let config = remote(&closed_port_url())
         .jwks_fetch_timeout(Duration::from_millis(300))
         .build()
         .expect("config");
     let app = strict_app!(config);
-    let token = key.session_token("user_down", json!({}));
+    let token = key.session_token("user_down").sign();
     let reply = send!(app, token);
     reply.assert_503("jwk-remote-failed-to-load");
     assert!(
@@ -665,14 +677,14 @@ async fn cold_cache_with_the_api_down_is_503_not_401() {
 
 #[actix_web::test]
 async fn cold_cache_with_a_hanging_api_is_503_within_the_fetch_timeout() {
-    let key = DevKey::generate("ins_hang");
-    let server = JwksServer::start(JwksMode::Hang);
-    let config = remote(&server.url)
+    let key = TestKey::generate("ins_hang");
+    let server = TestBackendApi::start_with(JwksMode::Hang);
+    let config = remote(server.url())
         .jwks_fetch_timeout(Duration::from_millis(300))
         .build()
         .expect("config");
     let app = strict_app!(config);
-    let token = key.session_token("user_hang", json!({}));
+    let token = key.session_token("user_hang").sign();
     let started = Instant::now();
     let requests: Vec<_> = (0..50)
         .map(|_| {
@@ -700,7 +712,7 @@ async fn cold_cache_with_a_hanging_api_is_503_within_the_fetch_timeout() {
         "{elapsed:?}"
     );
     assert_eq!(
-        server.hits(),
+        server.jwks_hits(),
         1,
         "the 50 requests shared one (hanging) fetch"
     );
@@ -712,7 +724,7 @@ async fn cold_cache_with_a_hanging_api_is_503_within_the_fetch_timeout() {
         "{}",
         reply.everything()
     );
-    assert_eq!(server.hits(), 1);
+    assert_eq!(server.jwks_hits(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -720,11 +732,11 @@ async fn cold_cache_with_a_hanging_api_is_503_within_the_fetch_timeout() {
 
 #[actix_web::test]
 async fn clerk_key_invalid_is_secret_key_invalid() {
-    let key = DevKey::generate("ins_badkey");
-    let server = JwksServer::start(JwksMode::Status(401, clerk_key_invalid_body()));
-    let config = remote(&server.url).build().expect("config");
+    let key = TestKey::generate("ins_badkey");
+    let server = TestBackendApi::start_with(JwksMode::Status(401, clerk_key_invalid_body()));
+    let config = remote(server.url()).build().expect("config");
     let app = strict_app!(config);
-    let reply = send!(app, key.session_token("user_1", json!({})));
+    let reply = send!(app, key.session_token("user_1").sign());
     reply.assert_503("secret-key-invalid");
     assert_eq!(reply.header("x-clerk-auth-status"), "signed-out");
     assert!(
@@ -735,28 +747,28 @@ async fn clerk_key_invalid_is_secret_key_invalid() {
         reply.everything()
     );
 
-    let fresh = remote(&server.url).build().expect("config");
+    let fresh = remote(server.url()).build().expect("config");
     let err = fresh.warm_up().await.expect_err("warm-up must fail");
     assert_eq!(err.reason(), Some(Reason::SecretKeyInvalid));
     assert_eq!(err.message(), "The provided secret key is invalid.");
     assert!(err.to_string().contains("secret-key-invalid"), "{err}");
 
     // Another 401 body is an ordinary load failure.
-    server.set_mode(JwksMode::Status(
+    server.set_jwks(JwksMode::Status(
         401,
         "{\"errors\":[{\"code\":\"other\"}]}".into(),
     ));
-    let other = remote(&server.url).build().expect("config");
+    let other = remote(server.url()).build().expect("config");
     let err = other.warm_up().await.expect_err("warm-up must fail");
     assert_eq!(err.reason(), Some(Reason::RemoteJwkFailedToLoad));
 
     // A working API: warm-up succeeds and the first request needs no fetch.
-    server.set_mode(JwksMode::Keys(vec![key.jwk()]));
-    let good = remote(&server.url).build().expect("config");
+    server.set_jwks(JwksMode::Keys(vec![key.jwk()]));
+    let good = remote(server.url()).build().expect("config");
     good.warm_up().await.expect("warm-up");
     assert_eq!(jwks_fetch_count(&good), 1);
     let app = strict_app!(good);
-    send!(app, key.session_token("user_1", json!({}))).assert_ok("user_1");
+    send!(app, key.session_token("user_1").sign()).assert_ok("user_1");
     assert_eq!(jwks_fetch_count(&good), 1);
 }
 
@@ -765,26 +777,26 @@ async fn clerk_key_invalid_is_secret_key_invalid() {
 
 #[actix_web::test]
 async fn two_configurations_never_share_keys() {
-    let a = DevKey::generate("ins_shared");
-    let a_only = DevKey::generate("ins_only_a");
-    let b = DevKey::generate("ins_shared");
-    let server_a = JwksServer::start(JwksMode::Keys(vec![a.jwk(), a_only.jwk()]));
-    let server_b = JwksServer::start(JwksMode::Keys(vec![b.jwk()]));
+    let a = TestKey::generate("ins_shared");
+    let a_only = TestKey::generate("ins_only_a");
+    let b = TestKey::generate("ins_shared");
+    let server_a = TestBackendApi::start_with(JwksMode::Keys(vec![a.jwk(), a_only.jwk()]));
+    let server_b = TestBackendApi::start_with(JwksMode::Keys(vec![b.jwk()]));
     let config_a = ClerkConfig::builder()
         .secret_key("sk_test_aaaa")
-        .api_url(&server_a.url)
+        .api_url(server_a.url())
         .build()
         .expect("config A");
     let config_b = ClerkConfig::builder()
         .secret_key("sk_test_bbbb")
-        .api_url(&server_b.url)
+        .api_url(server_b.url())
         .build()
         .expect("config B");
     let app_a = strict_app!(config_a);
     let app_b = strict_app!(config_b);
-    let token_a = a.session_token("user_a", json!({}));
-    let token_b = b.session_token("user_b", json!({}));
-    let token_a_only = a_only.session_token("user_a2", json!({}));
+    let token_a = a.session_token("user_a").sign();
+    let token_b = b.session_token("user_b").sign();
+    let token_a_only = a_only.session_token("user_a2").sign();
 
     send!(app_a, token_a).assert_ok("user_a");
     send!(app_a, token_a_only).assert_ok("user_a2");
@@ -795,20 +807,20 @@ async fn two_configurations_never_share_keys() {
     // A kid only A's instance has.
     send!(app_b, token_a_only).assert_401("jwk-kid-mismatch");
     // Each store asked its own server with its own secret key, once.
-    assert_eq!((server_a.hits(), server_b.hits()), (1, 1));
+    assert_eq!((server_a.jwks_hits(), server_b.jwks_hits()), (1, 1));
     assert_eq!(
-        server_a.last_auth.lock().as_deref(),
+        server_a.last_jwks_authorization().as_deref(),
         Some("Bearer sk_test_aaaa")
     );
     assert_eq!(
-        server_b.last_auth.lock().as_deref(),
+        server_b.last_jwks_authorization().as_deref(),
         Some("Bearer sk_test_bbbb")
     );
     // Clones share their configuration's store.
     let clone_b = config_b.clone();
     let app_b2 = strict_app!(clone_b);
     send!(app_b2, token_b).assert_ok("user_b");
-    assert_eq!(server_b.hits(), 1);
+    assert_eq!(server_b.jwks_hits(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -817,15 +829,15 @@ async fn two_configurations_never_share_keys() {
 #[actix_web::test]
 async fn secret_key_is_sent_as_bearer_and_never_echoed() {
     const TOP: &str = "sk_test_TopSecretValue0123456789";
-    let key = DevKey::generate("ins_secret");
-    let server = JwksServer::start(JwksMode::Keys(vec![key.jwk()]));
-    let builder = || ClerkConfig::builder().secret_key(TOP).api_url(&server.url);
+    let key = TestKey::generate("ins_secret");
+    let server = TestBackendApi::start_with(JwksMode::Keys(vec![key.jwk()]));
+    let builder = || ClerkConfig::builder().secret_key(TOP).api_url(server.url());
     let config = builder().build().expect("config");
     let app = strict_app!(config);
-    let token = key.session_token("user_s", json!({}));
+    let token = key.session_token("user_s").sign();
     let mut replies = vec![send!(app, token), send!(app, with_kid(&token, "nope"))];
     assert_eq!(
-        server.last_auth.lock().as_deref(),
+        server.last_jwks_authorization().as_deref(),
         Some(format!("Bearer {TOP}").as_str())
     );
 
@@ -835,7 +847,7 @@ async fn secret_key_is_sent_as_bearer_and_never_echoed() {
         JwksMode::InvalidJson,
         JwksMode::Empty,
     ] {
-        server.set_mode(mode);
+        server.set_jwks(mode);
         let config = builder().build().expect("config");
         let app = strict_app!(config);
         replies.push(send!(app, token));
@@ -856,21 +868,21 @@ async fn secret_key_is_sent_as_bearer_and_never_echoed() {
 
 #[actix_web::test]
 async fn refresh_ahead_runs_in_the_background() {
-    let key = DevKey::generate("ins_ahead");
-    let next = DevKey::generate("ins_next");
-    let server = JwksServer::start(JwksMode::Keys(vec![key.jwk()]));
-    let config = remote(&server.url)
+    let key = TestKey::generate("ins_ahead");
+    let next = TestKey::generate("ins_next");
+    let server = TestBackendApi::start_with(JwksMode::Keys(vec![key.jwk()]));
+    let config = remote(server.url())
         .jwks_cache_ttl(Duration::from_millis(400))
         .jwks_fetch_timeout(Duration::from_secs(3))
         .build()
         .expect("config");
     let app = strict_app!(config);
-    let token = key.session_token("user_ahead", json!({}));
+    let token = key.session_token("user_ahead").sign();
     send!(app, token).assert_ok("user_ahead");
-    assert_eq!(server.hits(), 1);
+    assert_eq!(server.jwks_hits(), 1);
 
-    server.set_delay(Duration::from_secs(1));
-    server.set_mode(JwksMode::Keys(vec![key.jwk(), next.jwk()]));
+    server.set_jwks_delay(Duration::from_secs(1));
+    server.set_jwks(JwksMode::Keys(vec![key.jwk(), next.jwk()]));
     actix_web::rt::time::sleep(Duration::from_millis(350)).await;
     // Past 80 % of the TTL: this request (a token already verified once) does not wait...
     let reply = send!(app, token);
@@ -887,15 +899,15 @@ async fn refresh_ahead_runs_in_the_background() {
     );
     // While it runs, more requests (cached or not) neither wait nor start another one.
     for i in 0..20 {
-        let reply = send!(app, key.session_token(&format!("user_{i}"), json!({})));
+        let reply = send!(app, key.session_token(format!("user_{i}")).sign());
         reply.assert_ok(&format!("user_{i}"));
         assert!(reply.elapsed < Duration::from_millis(200));
     }
-    assert_eq!(server.hits(), 2);
+    assert_eq!(server.jwks_hits(), 2);
 
     // Once it lands, the new key is there without another fetch (its kid is not "unknown").
     let deadline = Instant::now() + Duration::from_secs(2);
-    let next_token = next.session_token("user_next", json!({}));
+    let next_token = next.session_token("user_next").sign();
     loop {
         let reply = send!(app, next_token);
         if reply.status == StatusCode::OK || Instant::now() > deadline {
@@ -904,25 +916,25 @@ async fn refresh_ahead_runs_in_the_background() {
         }
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(server.hits(), 2);
+    assert_eq!(server.jwks_hits(), 2);
     assert_eq!(jwks_fetch_count(&config), 2);
 }
 
 #[std::prelude::v1::test]
 fn an_interrupted_refresh_does_not_block_later_ones() {
-    let key = DevKey::generate("ins_interrupt");
-    let server = JwksServer::start(JwksMode::Keys(vec![key.jwk()]));
-    let config = remote(&server.url)
+    let key = TestKey::generate("ins_interrupt");
+    let server = TestBackendApi::start_with(JwksMode::Keys(vec![key.jwk()]));
+    let config = remote(server.url())
         .jwks_cache_ttl(Duration::from_millis(300))
         .jwks_fetch_timeout(Duration::from_secs(3))
         .build()
         .expect("config");
-    let token = key.session_token("user_i", json!({}));
+    let token = key.session_token("user_i").sign();
     // A worker starts a refresh ahead and stops (its runtime goes away) before it lands.
     actix_web::rt::System::new().block_on(async {
         let app = strict_app!(config);
         send!(app, token).assert_ok("user_i");
-        server.set_delay(Duration::from_secs(2));
+        server.set_jwks_delay(Duration::from_secs(2));
         actix_web::rt::time::sleep(Duration::from_millis(260)).await;
         send!(app, token).assert_ok("user_i");
         assert_eq!(
@@ -930,7 +942,7 @@ fn an_interrupted_refresh_does_not_block_later_ones() {
             2
         );
     });
-    server.set_delay(Duration::ZERO);
+    server.set_jwks_delay(Duration::ZERO);
     // Another worker, same configuration: the next request starts a new refresh.
     actix_web::rt::System::new().block_on(async {
         let app = strict_app!(config);
@@ -948,7 +960,7 @@ fn an_interrupted_refresh_does_not_block_later_ones() {
 
 #[actix_web::test]
 async fn unparsable_keys_are_skipped() {
-    let key = DevKey::generate("ins_good");
+    let key = TestKey::generate("ins_good");
     let mut garbage_rsa = key.jwk();
     garbage_rsa["kid"] = json!("ins_garbage");
     garbage_rsa["n"] = json!("!!! not base64 !!!");
@@ -967,18 +979,18 @@ async fn unparsable_keys_are_skipped() {
     ];
     let mut keys = garbage.clone();
     keys.insert(3, key.jwk());
-    let server = JwksServer::start(JwksMode::Keys(keys));
-    let config = remote(&server.url).build().expect("config");
+    let server = TestBackendApi::start_with(JwksMode::Keys(keys));
+    let config = remote(server.url()).build().expect("config");
     let app = strict_app!(config);
-    let token = key.session_token("user_good", json!({}));
+    let token = key.session_token("user_good").sign();
     send!(app, token).assert_ok("user_good");
     send!(app, with_kid(&token, "ins_garbage")).assert_401("jwk-kid-mismatch");
     send!(app, with_kid(&token, "ins_hs")).assert_401("jwk-kid-mismatch");
-    assert_eq!(server.hits(), 1);
+    assert_eq!(server.jwks_hits(), 1);
 
     // Only garbage: a failed fetch (no usable key), not a key set that rejects everything.
-    let server = JwksServer::start(JwksMode::Keys(garbage));
-    let config = remote(&server.url).build().expect("config");
+    let server = TestBackendApi::start_with(JwksMode::Keys(garbage));
+    let config = remote(server.url()).build().expect("config");
     let app = strict_app!(config);
     let reply = send!(app, token);
     reply.assert_503("jwk-remote-failed-to-load");

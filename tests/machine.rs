@@ -2,8 +2,8 @@
 //! `sub` starts `mch_`) and OAuth access tokens (`oat_…`, `at+jwt` JWTs).
 //!
 //! - `machine_auth_example_matches_clerk`: the differential suite. One local server plays
-//!   Clerk's Backend API (tests/support: the JWKS and the three verify endpoints, answering
-//!   from a table of tokens registered here). Every case is decided by `@clerk/backend`
+//!   Clerk's Backend API (the testing kit's `TestBackendApi`: the JWKS and the three verify
+//!   endpoints, answering from a table of tokens registered here). Every case is decided by `@clerk/backend`
 //!   (`tests/conformance/machine-oracle.mjs`, talking to that server) and by the
 //!   `machine_auth` example (the lax middleware), started once per accepted-kinds setting and
 //!   asked over HTTP; signed in or out, reason, message, the auth JSON (exact, field order
@@ -30,11 +30,12 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-use support::{
-    api_key_body, clerk_errors, m2m_token_body, now_secs, oauth_token_body, DevKey, JwksMode,
-    JwksServer, VerifyAnswer, VerifyEndpoint,
+use actix_clerk::testing::{
+    api_key_body, clerk_errors, m2m_token_body, oauth_token_body, JwksMode, TestBackendApi,
+    TestKey, VerifyAnswer, VerifyEndpoint,
 };
+use serde_json::{json, Value};
+use support::now_secs;
 
 // ---------------------------------------------------------------------------------------------
 // Keys and configurations
@@ -189,7 +190,7 @@ fn merged(mut base: Value, extra: Value) -> Value {
 }
 
 /// A JWT signed by `key`: its standard header with `header` merged over it, these claims.
-fn jwt(key: &DevKey, header: Value, claims: Value) -> String {
+fn jwt(key: &TestKey, header: Value, claims: Value) -> String {
     key.sign(&merged(key.header(), header), &claims)
 }
 
@@ -248,12 +249,12 @@ struct Case {
 
 /// What the cases of one configuration are built from.
 struct Ctx<'a> {
-    server: &'a JwksServer,
-    key: &'a DevKey,
+    server: &'a TestBackendApi,
+    key: &'a TestKey,
     /// Same `kid`, another key: forged signatures.
-    forger: &'a DevKey,
+    forger: &'a TestKey,
     /// A `kid` the instance does not have.
-    stranger: &'a DevKey,
+    stranger: &'a TestKey,
 }
 
 fn bearer(token: &str) -> Vec<(String, String)> {
@@ -1111,7 +1112,7 @@ fn shapes(ctx: &Ctx<'_>, cfg: &Cfg) -> Vec<Shape> {
     );
 
     // --- Session tokens, no token, cookies ----------------------------------------------------
-    let session = |extra: Value| k.session_token("user_2session", extra);
+    let session = |extra: Value| k.session_token("user_2session").v1().claims(extra).sign();
     add("session/valid", "GET", bearer(&session(json!({}))));
     add(
         "session/valid-post",
@@ -1133,7 +1134,7 @@ fn shapes(ctx: &Ctx<'_>, cfg: &Cfg) -> Vec<Shape> {
     add(
         "session/forged",
         "GET",
-        bearer(&ctx.forger.session_token("user_2session", json!({}))),
+        bearer(&ctx.forger.session_token("user_2session").sign()),
     );
     add(
         "session/azp-elsewhere",
@@ -1208,7 +1209,12 @@ fn cases(ctx: &Ctx<'_>, cfgs: &[Cfg]) -> Vec<Case> {
 const ORACLE_HANG_MS: u64 = 2_000;
 
 /// Runs `machine-oracle.mjs` over `cases` and returns its outcomes by case id.
-fn oracle(server: &JwksServer, pem: &str, cfgs: &[Cfg], cases: &[Case]) -> HashMap<String, Value> {
+fn oracle(
+    server: &TestBackendApi,
+    pem: &str,
+    cfgs: &[Cfg],
+    cases: &[Case],
+) -> HashMap<String, Value> {
     let dir = support::clerk_backend_dir();
     let configs: serde_json::Map<String, Value> = cfgs
         .iter()
@@ -1216,7 +1222,7 @@ fn oracle(server: &JwksServer, pem: &str, cfgs: &[Cfg], cases: &[Case]) -> HashM
             let mut v = json!({
                 "secretKey": c.secret(),
                 "publishableKey": publishable_key(),
-                "apiUrl": server.url,
+                "apiUrl": server.url(),
                 "acceptsToken": c.accepts_js(),
                 "authorizedParties": c.authorized_parties,
             });
@@ -1906,8 +1912,8 @@ async fn send(client: &awc::Client, base: &str, case: &Case) -> Result<Ours, Str
 
 /// The stand-in, with the keys each verify endpoint accepts: the M2M endpoint refuses the
 /// secret key of the configurations that set a machine secret key.
-fn standin(key: &DevKey) -> JwksServer {
-    let server = JwksServer::start(JwksMode::Keys(vec![key.jwk()]));
+fn standin(key: &TestKey) -> TestBackendApi {
+    let server = TestBackendApi::start_with(JwksMode::Keys(vec![key.jwk()]));
     server.accept_keys(VerifyEndpoint::ApiKeys, &[SECRET, SECRET_WITH_MACHINE]);
     server.accept_keys(
         VerifyEndpoint::OAuthAccessTokens,
@@ -1922,9 +1928,9 @@ async fn machine_auth_example_matches_clerk() {
     use futures_util::StreamExt as _;
     // Built first, so that the decisions of both sides are close in time.
     let bin = example_binary("machine_auth");
-    let key = DevKey::generate("ins_machine");
-    let forger = DevKey::generate("ins_machine");
-    let stranger = DevKey::generate("ins_stranger");
+    let key = TestKey::generate("ins_machine");
+    let forger = TestKey::generate("ins_machine");
+    let stranger = TestKey::generate("ins_stranger");
     let server = standin(&key);
     let pem = key.public_pem();
     let ctx = Ctx {
@@ -1942,7 +1948,7 @@ async fn machine_auth_example_matches_clerk() {
     // Every configuration's example at once: the hung cases wait out their timeouts together.
     let examples: HashMap<&str, (Child, String, PathBuf)> = cfgs
         .iter()
-        .map(|c| (c.name, start_example(&bin, c, &server.url, &pem)))
+        .map(|c| (c.name, start_example(&bin, c, server.url(), &pem)))
         .collect();
     let by_name: HashMap<&str, &Cfg> = cfgs.iter().map(|c| (c.name, c)).collect();
     let client = client(Duration::from_secs(30));
@@ -2030,7 +2036,7 @@ async fn machine_auth_example_matches_clerk() {
         let accepts = c.accepts.map_or_else(actix_clerk::Accepts::default, |a| {
             actix_clerk::Accepts::parse(a).expect("ACCEPTS_TOKEN")
         });
-        strict_apps.push(ks_app(in_process_config(c, &server.url, &pem), accepts).await);
+        strict_apps.push(ks_app(in_process_config(c, server.url(), &pem), accepts).await);
     }
     let index: HashMap<&str, usize> = cfgs.iter().enumerate().map(|(i, c)| (c.name, i)).collect();
     let strict: Vec<(&Case, Ours)> = futures_util::stream::iter(cases.iter())
@@ -2141,7 +2147,7 @@ const KS_MACHINE_SECRET: &str = "msk_test_keystore_0123456789abcdef";
 
 /// A configuration of the in-process apps: the stand-in's API URL and keys, `tweak` applied.
 fn ks_config(
-    server: &JwksServer,
+    server: &TestBackendApi,
     tweak: impl FnOnce(actix_clerk::ClerkConfigBuilder) -> actix_clerk::ClerkConfigBuilder,
 ) -> actix_clerk::ClerkConfig {
     tweak(
@@ -2149,7 +2155,7 @@ fn ks_config(
             .secret_key(KS_SECRET)
             .machine_secret_key(KS_MACHINE_SECRET)
             .publishable_key(publishable_key())
-            .api_url(server.url.clone()),
+            .api_url(server.url()),
     )
     .build()
     .expect("valid configuration")
@@ -2252,7 +2258,7 @@ fn assert_no_secret(what: &str, text: &str) {
 async fn one_new_token_many_concurrent_requests_one_upstream_call() {
     use actix_clerk::Accepts;
     use VerifyEndpoint::{ApiKeys as AK, M2mTokens as MT, OAuthAccessTokens as OAT};
-    let server = JwksServer::start(JwksMode::Empty);
+    let server = TestBackendApi::start_with(JwksMode::Empty);
     // Slow enough that every request arrives while the first verification is in flight.
     server.set_verify_delay(Duration::from_millis(300));
     let cfg = ks_config(&server, |b| b);
@@ -2371,7 +2377,7 @@ async fn random_api_keys_cost_a_bounded_number_of_upstream_calls() {
     // The README's numbers (`machine_token_verify_limits` defaults).
     const MAX_IN_FLIGHT: u64 = 16;
     const PER_SECOND: f64 = 50.0;
-    let server = JwksServer::start(JwksMode::Empty);
+    let server = TestBackendApi::start_with(JwksMode::Empty);
     server.set_verify_delay(Duration::from_millis(20));
     let cfg = ks_config(&server, |b| b);
     let app = ks_app(
@@ -2475,12 +2481,12 @@ async fn random_api_keys_cost_a_bounded_number_of_upstream_calls() {
 /// the logs, not `Debug`.
 #[actix_web::test]
 async fn outage_with_a_warm_cache() {
+    use actix_clerk::testing::Outage;
     use actix_clerk::{Accepts, TokenKind};
-    use support::Outage;
     use VerifyEndpoint::{ApiKeys as AK, M2mTokens as MT};
     let logs = LogBuffer::default();
     let _guard = logs.capture();
-    let server = JwksServer::start(JwksMode::Empty);
+    let server = TestBackendApi::start_with(JwksMode::Empty);
     let cfg = ks_config(&server, |b| {
         b.machine_token_verify_timeout(Duration::from_millis(400))
     });
@@ -2602,7 +2608,7 @@ type HostileSpec = (&'static str, Option<(VerifyEndpoint, VerifyAnswer)>, String
 async fn hostile_machine_inputs_fail_closed() {
     use actix_clerk::Accepts;
     use VerifyEndpoint::{ApiKeys as AK, M2mTokens as MT, OAuthAccessTokens as OAT};
-    let key = DevKey::generate("ins_machine");
+    let key = TestKey::generate("ins_machine");
     let server = standin(&key);
     let pem = key.public_pem();
     let cfg = Cfg {
@@ -2694,7 +2700,7 @@ async fn hostile_machine_inputs_fail_closed() {
         .secret_key(SECRET)
         .publishable_key(publishable_key())
         .jwt_key(pem.clone())
-        .api_url(server.url.clone())
+        .api_url(server.url())
         .build()
         .expect("configuration");
     let app = ks_app(config.clone(), Accepts::Any).await;

@@ -1,5 +1,3 @@
-mod support;
-
 // The `metrics` feature (`cargo test --features metrics --test metrics`): decisions counted by
 // outcome and reason, JWKS fetches counted and timed, seen by a recorder installed like any
 // application's.
@@ -8,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use actix_clerk::testing::{JwksMode, TestBackendApi, TestKey};
 use actix_clerk::{Auth, ClerkConfig, ClerkWithAuth};
 use actix_web::http::header;
 use actix_web::{test, web, App};
@@ -16,7 +15,6 @@ use metrics::{
     SharedString, Unit,
 };
 use serde_json::json;
-use support::{DevKey, JwksMode, JwksServer};
 
 /// One series: a counter's total, or a histogram's number of samples.
 #[derive(Default)]
@@ -88,11 +86,11 @@ async fn decisions_and_key_fetches_are_counted() {
     let recorder = TestRecorder::default();
     metrics::set_global_recorder(recorder.clone()).expect("the only recorder of this test binary");
 
-    let key = DevKey::generate("ins_metrics");
-    let server = JwksServer::start(JwksMode::Keys(vec![key.jwk()]));
+    let key = TestKey::generate("ins_metrics");
+    let server = TestBackendApi::start_with(JwksMode::Keys(vec![key.jwk()]));
     let config = ClerkConfig::builder()
         .secret_key("sk_test_metrics")
-        .api_url(&server.url)
+        .api_url(server.url())
         .build()
         .expect("config");
     let app = test::init_service(
@@ -101,7 +99,7 @@ async fn decisions_and_key_fetches_are_counted() {
             .route("/me", web::get().to(me)),
     )
     .await;
-    let token = key.session_token("user_1", json!({}));
+    let token = key.session_token("user_1").sign();
     for _ in 0..3 {
         let req = test::TestRequest::get()
             .uri("/me")

@@ -6,6 +6,7 @@ mod support;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use actix_clerk::testing::TestKey;
 use actix_clerk::{
     Auth, Authenticated, ClerkConfig, ClerkError, ClerkRequireAuth, ClerkWithAuth, Has, Reason,
 };
@@ -14,10 +15,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{test, web, App, HttpResponse};
 use serde_json::{json, Value};
-use support::DevKey;
 
-fn setup() -> (DevKey, ClerkConfig) {
-    let key = DevKey::generate("ins_test");
+fn setup() -> (TestKey, ClerkConfig) {
+    let key = TestKey::generate("ins_test");
     let config = ClerkConfig::builder()
         .jwt_key(key.public_pem())
         .publishable_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k")
@@ -56,7 +56,7 @@ async fn lax_passes_signed_in_and_signed_out() {
         ),
     )
     .await;
-    let token = key.session_token("user_1", json!({}));
+    let token = key.session_token("user_1").sign();
     let req = test::TestRequest::get()
         .uri("/public/me")
         .insert_header(bearer(&token))
@@ -115,7 +115,7 @@ async fn strict_rejects_before_the_handler() {
     assert_eq!(body["reason"], "session-token-and-uat-missing");
 
     // expired token on POST: 401 invalid_token, Clerk's reason, no token in the body
-    let expired = key.session_token("user_1", json!({"exp": support::now_secs() - 120}));
+    let expired = key.session_token("user_1").expired().sign();
     let req = test::TestRequest::post()
         .uri("/api/me")
         .insert_header(bearer(&expired))
@@ -147,7 +147,10 @@ async fn strict_rejects_before_the_handler() {
     );
 
     // wrong azp: token-invalid-authorized-parties
-    let foreign = key.session_token("user_1", json!({"azp": "https://evil.example.net"}));
+    let foreign = key
+        .session_token("user_1")
+        .azp("https://evil.example.net")
+        .sign();
     let req = test::TestRequest::get()
         .uri("/api/me")
         .insert_header(bearer(&foreign))
@@ -165,7 +168,7 @@ async fn strict_rejects_before_the_handler() {
         "the handler never ran for a signed-out request"
     );
 
-    let good = key.session_token("user_1", json!({}));
+    let good = key.session_token("user_1").sign();
     let req = test::TestRequest::get()
         .uri("/api/me")
         .insert_header(bearer(&good))
@@ -178,14 +181,14 @@ async fn strict_rejects_before_the_handler() {
 #[actix_web::test]
 async fn forged_and_other_instance_tokens_are_rejected() {
     let (key, config) = setup();
-    let other = DevKey::generate("ins_test");
+    let other = TestKey::generate("ins_test");
     let app = test::init_service(
         App::new()
             .wrap(ClerkRequireAuth::new(config))
             .route("/me", web::get().to(me)),
     )
     .await;
-    let forged = other.session_token("user_1", json!({}));
+    let forged = other.session_token("user_1").sign();
     let req = test::TestRequest::get()
         .uri("/me")
         .insert_header(bearer(&forged))
@@ -197,7 +200,7 @@ async fn forged_and_other_instance_tokens_are_rejected() {
         "token-invalid-signature"
     );
 
-    let mut tampered = key.session_token("user_1", json!({}));
+    let mut tampered = key.session_token("user_1").sign();
     let last = tampered.pop().expect("char");
     tampered.push(if last == 'A' { 'Q' } else { 'A' });
     let req = test::TestRequest::get()
@@ -290,7 +293,7 @@ async fn extractors() {
             .route("/bare", web::get().to(strict_handler)),
     )
     .await;
-    let token = key.session_token("user_9", json!({}));
+    let token = key.session_token("user_9").sign();
     let req = test::TestRequest::get()
         .uri("/lax/strict")
         .insert_header(bearer(&token))
@@ -348,10 +351,7 @@ async fn organisation_claims_and_has() {
         }),
     ))
     .await;
-    let v2 = key.session_token(
-        "user_1",
-        json!({"v": 2, "fea": "o:memberships", "o": {"id": "org_1", "rol": "admin", "slg": "acme", "per": "read,manage", "fpm": "1"}}),
-    );
+    let v2 = key.session_token("user_1").v1().claims(json!({"v": 2, "fea": "o:memberships", "o": {"id": "org_1", "rol": "admin", "slg": "acme", "per": "read,manage", "fpm": "1"}})).sign();
     let req = test::TestRequest::get()
         .uri("/check")
         .insert_header(bearer(&v2))
@@ -361,10 +361,7 @@ async fn organisation_claims_and_has() {
         body,
         json!({"admin": true, "read": true, "manage": false, "org": "org_1", "perms": ["org:memberships:read"]})
     );
-    let v1 = key.session_token(
-        "user_1",
-        json!({"org_id": "org_2", "org_role": "org:member", "org_permissions": ["org:memberships:manage"]}),
-    );
+    let v1 = key.session_token("user_1").v1().claims(json!({"org_id": "org_2", "org_role": "org:member", "org_permissions": ["org:memberships:manage"]})).sign();
     let req = test::TestRequest::get()
         .uri("/check")
         .insert_header(bearer(&v1))
@@ -385,7 +382,7 @@ async fn pending_sessions_are_signed_out_by_default() {
             .route("/me", web::get().to(me)),
     )
     .await;
-    let pending = key.session_token("user_1", json!({"sts": "pending"}));
+    let pending = key.session_token("user_1").pending().sign();
     let req = test::TestRequest::get()
         .uri("/me")
         .insert_header(bearer(&pending))
@@ -405,7 +402,7 @@ async fn cookie_tokens_need_a_client_uat() {
             .route("/me", web::get().to(me)),
     )
     .await;
-    let token = key.session_token("user_c", json!({}));
+    let token = key.session_token("user_c").sign();
     let uat = support::now_secs() - 60;
     let req = test::TestRequest::get()
         .uri("/me")
@@ -442,6 +439,6 @@ async fn debug_output_never_shows_secrets_or_tokens() {
         message: String::new(),
         token_presented: true,
     };
-    let token = key.session_token("user_1", json!({}));
+    let token = key.session_token("user_1").sign();
     assert!(!format!("{err:?} {err}").contains(&token));
 }

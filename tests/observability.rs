@@ -7,19 +7,19 @@ mod support;
 
 use std::time::Duration;
 
+use actix_clerk::testing::{JwksMode, TestBackendApi, TestKey};
 use actix_clerk::{Auth, ClerkConfig, ClerkRequireAuth, ClerkWithAuth};
 use actix_web::dev::Service as _;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{test, web, App, HttpResponse};
-use serde_json::json;
-use support::{closed_port_url, DevKey, JwksMode, JwksServer};
+use support::closed_port_url;
 
 async fn me(auth: Auth) -> String {
     auth.user_id().unwrap_or("-").to_owned()
 }
 
-fn pem_config(key: &DevKey) -> ClerkConfig {
+fn pem_config(key: &TestKey) -> ClerkConfig {
     ClerkConfig::builder()
         .jwt_key(key.public_pem())
         .build()
@@ -37,7 +37,7 @@ fn header(
 
 #[actix_web::test]
 async fn an_on_error_401_keeps_the_bearer_challenge_unless_it_sets_its_own() {
-    let key = DevKey::generate("ins_obs");
+    let key = TestKey::generate("ins_obs");
     let config = pem_config(&key);
     let app = test::init_service(
         App::new()
@@ -70,7 +70,7 @@ async fn an_on_error_401_keeps_the_bearer_challenge_unless_it_sets_its_own() {
     .await;
     let bad = format!(
         "Bearer {}",
-        DevKey::generate("ins_obs").session_token("user_x", json!({}))
+        TestKey::generate("ins_obs").session_token("user_x").sign()
     );
     let cases = [
         ("/plain/me", None, Some("Bearer")),
@@ -117,7 +117,7 @@ async fn an_on_error_503_keeps_retry_after() {
             .route("/me", web::get().to(me)),
     )
     .await;
-    let token = DevKey::generate("ins_obs").session_token("user_1", json!({}));
+    let token = TestKey::generate("ins_obs").session_token("user_1").sign();
     let req = test::TestRequest::get()
         .uri("/me")
         .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
@@ -140,7 +140,7 @@ async fn an_on_error_503_keeps_retry_after() {
 
 #[actix_web::test]
 async fn lax_signed_out_answers_carry_the_headers_when_an_inner_service_fails() {
-    let key = DevKey::generate("ins_obs");
+    let key = TestKey::generate("ins_obs");
     let config = pem_config(&key);
     let app = test::init_service(
         App::new()
@@ -199,7 +199,7 @@ async fn lax_signed_out_answers_carry_the_headers_when_an_inner_service_fails() 
 
 #[actix_web::test]
 async fn several_authorization_lines_are_refused_even_for_a_cached_token() {
-    let key = DevKey::generate("ins_obs");
+    let key = TestKey::generate("ins_obs");
     let config = pem_config(&key);
     let app = test::init_service(
         App::new()
@@ -207,7 +207,7 @@ async fn several_authorization_lines_are_refused_even_for_a_cached_token() {
             .route("/me", web::get().to(me)),
     )
     .await;
-    let bearer = format!("Bearer {}", key.session_token("user_1", json!({})));
+    let bearer = format!("Bearer {}", key.session_token("user_1").sign());
     let one = test::TestRequest::get()
         .uri("/me")
         .insert_header((header::AUTHORIZATION, bearer.as_str()))
@@ -240,7 +240,7 @@ async fn several_authorization_lines_are_refused_even_for_a_cached_token() {
 /// without `Bearer`, are read as Clerk reads them; other schemes and bytes are not tokens.
 #[actix_web::test]
 async fn cached_tokens_are_found_in_every_form_clerk_accepts_and_no_other() {
-    let key = DevKey::generate("ins_obs");
+    let key = TestKey::generate("ins_obs");
     let config = pem_config(&key);
     let app = test::init_service(
         App::new()
@@ -248,7 +248,7 @@ async fn cached_tokens_are_found_in_every_form_clerk_accepts_and_no_other() {
             .route("/me", web::get().to(me)),
     )
     .await;
-    let token = key.session_token("user_fast", json!({}));
+    let token = key.session_token("user_fast").sign();
     let call = |value: Vec<u8>| {
         let req = test::TestRequest::get()
             .uri("/me")
@@ -291,11 +291,11 @@ async fn cached_tokens_are_found_in_every_form_clerk_accepts_and_no_other() {
 
 #[actix_web::test]
 async fn stats_count_fetches_failures_and_cache_use() {
-    let key = DevKey::generate("ins_stats");
-    let server = JwksServer::start(JwksMode::Keys(vec![key.jwk()]));
+    let key = TestKey::generate("ins_stats");
+    let server = TestBackendApi::start_with(JwksMode::Keys(vec![key.jwk()]));
     let config = ClerkConfig::builder()
         .secret_key("sk_test_stats")
-        .api_url(&server.url)
+        .api_url(server.url())
         .build()
         .expect("config");
     let before = config.stats();
@@ -309,7 +309,7 @@ async fn stats_count_fetches_failures_and_cache_use() {
             .route("/me", web::get().to(me)),
     )
     .await;
-    let token = key.session_token("user_1", json!({}));
+    let token = key.session_token("user_1").sign();
     for _ in 0..5 {
         let req = test::TestRequest::get()
             .uri("/me")
@@ -329,7 +329,7 @@ async fn stats_count_fetches_failures_and_cache_use() {
     assert!(c.hits >= 4 && c.misses >= 1, "{c:?}");
     assert!(c.estimated_bytes > 0);
     // a failed warm-up is counted and reported
-    server.set_mode(JwksMode::Status(500, "{}".into()));
+    server.set_jwks(JwksMode::Status(500, "{}".into()));
     assert!(config.warm_up().await.is_err());
     let s = config.stats();
     assert_eq!((s.jwks_fetches, s.jwks_fetch_failures), (2, 1));
@@ -346,11 +346,11 @@ async fn stats_count_fetches_failures_and_cache_use() {
 /// them verify again.
 #[actix_web::test]
 async fn the_key_set_generation_follows_the_keys_not_the_refreshes() {
-    let key = DevKey::generate("ins_gen");
-    let server = JwksServer::start(JwksMode::Keys(vec![key.jwk()]));
+    let key = TestKey::generate("ins_gen");
+    let server = TestBackendApi::start_with(JwksMode::Keys(vec![key.jwk()]));
     let config = ClerkConfig::builder()
         .secret_key("sk_test_gen")
-        .api_url(&server.url)
+        .api_url(server.url())
         .build()
         .expect("config");
     let app = test::init_service(
@@ -359,7 +359,7 @@ async fn the_key_set_generation_follows_the_keys_not_the_refreshes() {
             .route("/me", web::get().to(me)),
     )
     .await;
-    let token = key.session_token("user_1", json!({}));
+    let token = key.session_token("user_1").sign();
     let call = || {
         let req = test::TestRequest::get()
             .uri("/me")
@@ -373,19 +373,19 @@ async fn the_key_set_generation_follows_the_keys_not_the_refreshes() {
     let after_first = misses();
     // the same keys again
     config.warm_up().await.expect("refetch");
-    assert_eq!(server.hits(), 2);
+    assert_eq!(server.jwks_hits(), 2);
     assert_eq!(call().await.status(), StatusCode::OK);
     assert_eq!(misses(), after_first, "same keys: still a cache hit");
     // another key joins the set: tokens are verified again (and still pass)
-    let other = DevKey::generate("ins_gen_2");
-    server.set_mode(JwksMode::Keys(vec![key.jwk(), other.jwk()]));
+    let other = TestKey::generate("ins_gen_2");
+    server.set_jwks(JwksMode::Keys(vec![key.jwk(), other.jwk()]));
     config.warm_up().await.expect("refetch");
     assert_eq!(call().await.status(), StatusCode::OK);
     assert_eq!(misses(), after_first + 1, "changed set: verified again");
     assert_eq!(call().await.status(), StatusCode::OK);
     assert_eq!(misses(), after_first + 1);
     // the key is gone: the cached token is not served
-    server.set_mode(JwksMode::Keys(vec![other.jwk()]));
+    server.set_jwks(JwksMode::Keys(vec![other.jwk()]));
     config.warm_up().await.expect("refetch");
     let res = call().await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);

@@ -1,7 +1,7 @@
 //! Writes the committed seed corpora of the fuzz targets (`fuzz/corpus/<target>/`).
 //!
 //! Tokens are minted by the harness's fixed test-only key (`actix_clerk_fuzz::key()`, a
-//! `DevKey` of `tests/support/mod.rs`), so the seeds verify in the harness; RS256 signatures are
+//! `TestKey` of the crate's testing kit), so the seeds verify in the harness; RS256 signatures are
 //! deterministic, so the same seeds come out on every run. Times are absolute and far in the
 //! future (2100) or past (2000), so seeds keep their meaning.
 //!
@@ -11,8 +11,9 @@
 
 use std::path::Path;
 
-use actix_clerk_fuzz::{b64url, key, publishable_key, APP_ORIGIN, DEV_FAPI, KID, PROD_FAPI};
-use base64::Engine as _;
+use actix_clerk_fuzz::{
+    b64url, dev_instance, key, prod_instance, APP_ORIGIN, DEV_FAPI, KID, PROD_FAPI,
+};
 use serde_json::{json, Value};
 
 /// 2100-01-01 and 2000-01-01.
@@ -107,13 +108,6 @@ fn v2_with(k: &'static str, v: Value) -> Claims {
     c
 }
 
-/// The cookie suffix of a publishable key (clerk-behaviour.md §3).
-fn suffix(pk: &str) -> String {
-    use sha1::Digest as _;
-    let digest = sha1::Sha1::digest(pk.as_bytes());
-    base64::engine::general_purpose::URL_SAFE.encode(digest)[..8].to_owned()
-}
-
 fn write(target: &str, items: Vec<(&str, Vec<u8>)>) -> usize {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("corpus")
@@ -128,8 +122,9 @@ fn write(target: &str, items: Vec<(&str, Vec<u8>)>) -> usize {
 }
 
 fn main() {
-    let sfx_prod = suffix(&publishable_key("live", PROD_FAPI));
-    let sfx_dev = suffix(&publishable_key("test", DEV_FAPI));
+    // The cookie suffixes of the instances' publishable keys (clerk-behaviour.md §3).
+    let sfx_prod = prod_instance().cookie_suffix().to_owned();
+    let sfx_dev = dev_instance().cookie_suffix().to_owned();
     let s = |t: String| t.into_bytes();
     let bearer = |t: &str| format!("Bearer {t}").into_bytes();
 

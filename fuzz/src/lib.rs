@@ -2,8 +2,9 @@
 //! actix apps driven on one actix runtime per fuzzing process (libFuzzer calls the target on one
 //! thread, so everything lives in thread-locals created on first use).
 //!
-//! Only the crate's PUBLIC API is used. Tokens are minted by the tests' `DevKey`
-//! (`tests/support/mod.rs`), with a fixed key.
+//! Only the crate's PUBLIC API is used. Tokens are minted by the crate's testing kit
+//! (`actix_clerk::testing`, feature `testing`): a `TestKey` loaded from a fixed PEM, the two
+//! `TestInstance`s it signs for.
 
 use std::cell::OnceCell;
 use std::future::Future;
@@ -11,17 +12,15 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
+use actix_clerk::testing::TestInstance;
 use actix_clerk::{Auth, ClerkConfig, ClerkWithAuth, Has, Reverification, ReverificationLevel};
 use actix_http::Request;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{test, web, App, HttpResponse};
-use base64::Engine as _;
 use serde_json::Value;
 
-#[path = "../../tests/support/mod.rs"]
-mod support;
-pub use support::{b64url, DevKey};
+pub use actix_clerk::testing::{b64url, TestKey};
 
 /// A 2048-bit RSA key made for these fuzz targets only (it signs nothing else anywhere), fixed so
 /// that the committed seed tokens verify (`fuzz/seeds/make_seeds.rs` mints them with it).
@@ -64,18 +63,9 @@ pub const PROD_FAPI: &str = "clerk.example.com";
 pub const DEV_FAPI: &str = "fine-ant-12.clerk.accounts.dev";
 
 /// The process's key: the fixed test-only key, `kid` [`KID`].
-pub fn key() -> &'static DevKey {
-    static KEY: OnceLock<DevKey> = OnceLock::new();
-    KEY.get_or_init(|| {
-        let body: String = TEST_ONLY_PRIVATE_KEY
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .expect("key base64");
-        DevKey::from_pkcs8(&der, KID)
-    })
+pub fn key() -> &'static TestKey {
+    static KEY: OnceLock<TestKey> = OnceLock::new();
+    KEY.get_or_init(|| TestKey::from_pem(TEST_ONLY_PRIVATE_KEY, KID))
 }
 
 /// A token whose payload is exactly `payload` (any bytes) under the standard header, signed by
@@ -85,10 +75,27 @@ pub fn sign_payload(payload: &[u8]) -> String {
     key().sign_bytes(header.as_bytes(), payload)
 }
 
-/// `pk_<instance>_` + base64(`<host>$`) without padding, as Clerk writes them.
-pub fn publishable_key(instance: &str, host: &str) -> String {
-    let b = base64::engine::general_purpose::STANDARD_NO_PAD.encode(format!("{host}$"));
-    format!("pk_{instance}_{b}")
+/// The production instance (`pk_live_…` of [`PROD_FAPI`]), signing with [`key`].
+pub fn prod_instance() -> &'static TestInstance {
+    static PROD: OnceLock<TestInstance> = OnceLock::new();
+    PROD.get_or_init(|| {
+        TestInstance::builder()
+            .key(key().clone())
+            .frontend_api(PROD_FAPI)
+            .build()
+    })
+}
+
+/// The development instance (`pk_test_…` of [`DEV_FAPI`]), signing with [`key`].
+pub fn dev_instance() -> &'static TestInstance {
+    static DEV: OnceLock<TestInstance> = OnceLock::new();
+    DEV.get_or_init(|| {
+        TestInstance::builder()
+            .development()
+            .key(key().clone())
+            .frontend_api(DEV_FAPI)
+            .build()
+    })
 }
 
 /// Which configuration an app uses.
@@ -102,17 +109,12 @@ pub enum Instance {
     ProdOpen,
 }
 
-/// The configuration of an instance, all verifying with the fixed key.
+/// The configuration of an instance, all verifying with the fixed key (networkless).
 pub fn config(instance: Instance) -> ClerkConfig {
-    let b = ClerkConfig::builder().jwt_key(key().public_pem());
     let b = match instance {
-        Instance::Prod => b
-            .publishable_key(publishable_key("live", PROD_FAPI))
-            .authorized_parties([APP_ORIGIN]),
-        Instance::Dev => b
-            .publishable_key(publishable_key("test", DEV_FAPI))
-            .authorized_parties([APP_ORIGIN]),
-        Instance::ProdOpen => b.publishable_key(publishable_key("live", PROD_FAPI)),
+        Instance::Prod => prod_instance().config().authorized_parties([APP_ORIGIN]),
+        Instance::Dev => dev_instance().config().authorized_parties([APP_ORIGIN]),
+        Instance::ProdOpen => prod_instance().config(),
     };
     b.build().expect("configuration")
 }

@@ -2,7 +2,7 @@
 // Oracle for tests/machine.rs: decides requests carrying machine tokens (API keys, M2M tokens,
 // OAuth access tokens), session tokens or none with @clerk/backend (the executable reference,
 // pinned in package.json), talking to the Backend API stand-in the test runs on 127.0.0.1
-// (tests/support/mod.rs), and prints Clerk's outcome for each.
+// (`actix_clerk::testing::TestBackendApi`), and prints Clerk's outcome for each.
 //
 //   node tests/conformance/machine-oracle.mjs < input.json > outcomes.json
 //

@@ -1,5 +1,5 @@
-//! Helpers for bench/load.sh, all local. Every token comes from the project's one minter,
-//! `DevKey` of `tests/support/mod.rs`.
+//! Helpers for bench/load.sh, all local. Every token comes from the project's one minter, the
+//! testing kit (`actix_clerk::testing`, feature `testing`), as version 1 session tokens.
 //!
 //!   benchtool setup DIR N        generate a key (kid ins_bench) and write, in DIR:
 //!                                  pub.pem      its public key (CLERK_JWT_KEY of the servers)
@@ -19,22 +19,19 @@
 //!                                time: the floor of a fresh verification), then
 //!                                `rs256_jsonwebtoken_us <µs>` (`jsonwebtoken::crypto::verify`)
 //!   benchtool serve-jwks PORT FILE  serve FILE as JSON on 127.0.0.1:PORT (any path), forever
-#[path = "../../../../tests/support/mod.rs"]
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
+use actix_clerk::testing::TestKey;
 use actix_clerk_bench_peers::handler::{bench_user_id, BARE_USER_ID};
 use base64::Engine as _;
 use serde_json::json;
-use support::{now_secs, DevKey};
 
 const KID: &str = "ins_bench";
 /// Long enough for any run of load.sh (a default run takes about 15 minutes).
-const TOKEN_TTL_SECS: i64 = 12 * 3600;
+const TOKEN_TTL_SECS: u64 = 12 * 3600;
 
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
@@ -47,13 +44,14 @@ fn setup(dir: &Path, n: usize) {
         BARE_USER_ID,
         "bare's user id is session 0's"
     );
-    let key = DevKey::generate(KID);
-    let exp = now_secs() + TOKEN_TTL_SECS;
+    let key = TestKey::generate(KID);
+    let exp = SystemTime::now() + Duration::from_secs(TOKEN_TTL_SECS);
     let token = |i: usize| {
-        key.session_token(
-            &bench_user_id(i),
-            json!({"sid": format!("sess_2bench{i:021}"), "exp": exp}),
-        )
+        key.session_token(bench_user_id(i))
+            .v1()
+            .session_id(format!("sess_2bench{i:021}"))
+            .expires_at(exp)
+            .sign()
     };
     // Signing is the slow part (about 1 ms a token): spread it over the CPUs.
     let threads = std::thread::available_parallelism()
@@ -92,12 +90,14 @@ fn setup(dir: &Path, n: usize) {
 
     let check = dir.join("check");
     std::fs::create_dir_all(&check).expect("mkdir check");
-    let now = now_secs();
-    let expired = key.session_token(
-        &bench_user_id(0),
-        json!({"exp": now - 3600, "iat": now - 7200, "nbf": now - 7200}),
-    );
-    let other = DevKey::generate(KID);
+    let hour = Duration::from_secs(3600);
+    let expired = key
+        .session_token(bench_user_id(0))
+        .v1()
+        .issued_at(SystemTime::now() - 2 * hour)
+        .expires_at(SystemTime::now() - hour)
+        .sign();
+    let other = TestKey::generate(KID);
     let (signed, _) = first.rsplit_once('.').expect("three segments");
     let (header, payload) = signed.split_once('.').expect("three segments");
     let forged = other.sign_segments("RS256", header, payload);
