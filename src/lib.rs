@@ -44,6 +44,69 @@
 //!
 //! Secrets and tokens never appear in logs, `Debug` output or response bodies.
 //!
+//! # Testing your app
+//!
+//! The `testing` feature (for `[dev-dependencies]`:
+//! `actix-clerk = { version = "0.2", features = ["testing"] }`) is a kit for an application's
+//! own tests, offline and without a Clerk account: a Clerk instance of the test's own and session
+//! tokens as Clerk mints them, a local stand-in for Clerk's Backend API (JWKS, machine-token
+//! verification), `Auth` values for calling handlers directly. See the `testing` module.
+//!
+//! ```
+//! use actix_clerk::testing::{TestInstance, TestRequestExt as _};
+//! use actix_clerk::{Auth, ClerkRequireAuth, Has};
+//! use actix_web::http::StatusCode;
+//! use actix_web::{test, web, App};
+//!
+//! async fn me(auth: Auth) -> String {
+//!     auth.user_id().unwrap_or_default().to_owned()
+//! }
+//!
+//! #[actix_web::test]
+//! async fn signed_in_signed_out_and_org_admin() {
+//!     check_routes().await;
+//! }
+//!
+//! async fn check_routes() {
+//!     // A fresh RSA key and its publishable key; config() verifies with it, networkless.
+//!     let instance = TestInstance::new();
+//!     let clerk = instance.config().build().expect("configuration");
+//!     let app = test::init_service(
+//!         App::new()
+//!             .service(
+//!                 web::scope("/admin")
+//!                     .wrap(ClerkRequireAuth::new(clerk.clone()).require(Has::role("org:admin")))
+//!                     .route("/me", web::get().to(me)),
+//!             )
+//!             .service(
+//!                 web::scope("/api")
+//!                     .wrap(ClerkRequireAuth::new(clerk))
+//!                     .route("/me", web::get().to(me)),
+//!             ),
+//!     )
+//!     .await;
+//!
+//!     // Signed in, with a session token as Clerk mints it.
+//!     let token = instance.session_token("user_1").sign();
+//!     let req = test::TestRequest::get().uri("/api/me").bearer_token(&token).to_request();
+//!     assert_eq!(test::call_and_read_body(&app, req).await, "user_1");
+//!
+//!     // Signed out.
+//!     let req = test::TestRequest::get().uri("/api/me").to_request();
+//!     assert_eq!(test::call_service(&app, req).await.status(), StatusCode::UNAUTHORIZED);
+//!
+//!     // An organisation admin gets in; a member is refused.
+//!     let admin = instance.session_token("user_2").org("org_1", "acme", "admin").sign();
+//!     let req = test::TestRequest::get().uri("/admin/me").bearer_token(&admin).to_request();
+//!     assert_eq!(test::call_and_read_body(&app, req).await, "user_2");
+//!     let member = instance.session_token("user_3").org("org_1", "acme", "member").sign();
+//!     let req = test::TestRequest::get().uri("/admin/me").bearer_token(&member).to_request();
+//!     assert_eq!(test::call_service(&app, req).await.status(), StatusCode::FORBIDDEN);
+//! }
+//! # // rustdoc never runs #[test] functions: the doctest runs the same checks.
+//! # actix_web::rt::System::new().block_on(check_routes());
+//! ```
+//!
 //! # Layers
 //!
 //! Each layer uses only the ones below it:
@@ -57,6 +120,7 @@
 //! | key store | `keys/` (`key`, `jwks`, `fetch`, `remote`) | PEM key, or JWKS fetched once for all workers, refreshed ahead, kept through outages |
 //! | webhooks | `webhook/` (`verify`, `event`, `replay`) | [`ClerkWebhook`]: raw body → Clerk's signature scheme (as `verifyWebhook`) → event; beside the layers, using none of them |
 //! | leaves | `jwt`, `js`, `error`, `secret`, `instance` | token decoding, JavaScript value rules, reasons, redacted secrets, publishable keys |
+//! | testing kit (feature `testing`) | `testing/` (`key`, `instance`, `session`, `request`, `backend`, `machine`, `auth`) | tokens minted locally, a Backend API stand-in, `Auth` values for tests; above the layers, using the public API plus `Auth`'s constructors and the machine-answer reader |
 //!
 //! [`Auth`] (`auth/`: `json`, `org`, `has`) is the value handed from the authenticator up;
 //! [`ClerkConfig`] is the built, shared handle on these parts, [`ClerkConfig::stats`] their

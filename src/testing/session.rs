@@ -41,7 +41,8 @@ fn forger() -> &'static TestKey {
     FORGER.get_or_init(|| TestKey::generate("ins_forger"))
 }
 
-/// A session token as Clerk mints it, made by [`TestInstance::session_token`] (signed by the
+/// A session token as Clerk mints it, made by
+/// [`TestInstance::session_token`](super::TestInstance::session_token) (signed by the
 /// instance's key, issued by its frontend API), [`TestKey::session_token`], or
 /// [`SessionTokenBuilder::new`] (for [`to_auth`](Self::to_auth) values; signing then needs
 /// [`signed_by`](Self::signed_by)).
