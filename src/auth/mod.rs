@@ -94,6 +94,9 @@ pub(crate) struct SignedIn {
     pub claims: SessionClaims,
     pub carrier: TokenCarrier,
     pub org: OrgFields,
+    /// `sub` and `sid` when strings, read once: the accessors handlers call on every request.
+    pub user_id: Option<Box<str>>,
+    pub session_id: Option<Box<str>>,
 }
 
 pub(crate) struct SignedOut {
@@ -142,6 +145,8 @@ impl Auth {
         }
         Some(Auth {
             inner: Arc::new(AuthState::SignedIn(SignedIn {
+                user_id: claims.get("sub").and_then(Value::as_str).map(Into::into),
+                session_id: claims.get("sid").and_then(Value::as_str).map(Into::into),
                 claims,
                 carrier,
                 org,
@@ -242,10 +247,6 @@ impl Auth {
             AuthState::Machine(m) => Some(m),
             AuthState::SignedIn(_) | AuthState::SignedOut(_) => None,
         }
-    }
-
-    fn claim_str(&self, name: &str) -> Option<&str> {
-        self.session()?.claims.get(name)?.as_str()
     }
 
     /// Whether the request carries a valid, active session.
@@ -350,15 +351,16 @@ impl Auth {
     /// The user (`sub`); for machine tokens, Clerk's `userId` (an API key whose subject is a
     /// user, an OAuth token's user).
     pub fn user_id(&self) -> Option<&str> {
-        match self.machine() {
-            Some(m) => m.user_id(),
-            None => self.claim_str("sub"),
+        match &*self.inner {
+            AuthState::SignedIn(s) => s.user_id.as_deref(),
+            AuthState::Machine(m) => m.user_id(),
+            AuthState::SignedOut(_) => None,
         }
     }
 
     /// The session (`sid`).
     pub fn session_id(&self) -> Option<&str> {
-        self.claim_str("sid")
+        self.session()?.session_id.as_deref()
     }
 
     /// The session status (`sts`: `active`, `pending`), when the token carries it.

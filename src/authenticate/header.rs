@@ -6,11 +6,18 @@ use std::borrow::Cow;
 use actix_web::http::header::HeaderValue;
 
 /// Header bytes as text: ASCII as is, other bytes read as Latin-1 (as a Fetch `Headers` does).
+///
+/// ASCII text is borrowed after two word-at-a-time passes (`is_ascii`, `from_utf8`), not
+/// `HeaderValue::to_str`'s byte-by-byte check: a header value never holds control bytes other
+/// than tab (actix refuses them), so the two read the same.
 pub(crate) fn header_text(value: &HeaderValue) -> Cow<'_, str> {
-    match value.to_str() {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => Cow::Owned(value.as_bytes().iter().map(|&b| char::from(b)).collect()),
+    let bytes = value.as_bytes();
+    if bytes.is_ascii() {
+        if let Ok(s) = std::str::from_utf8(bytes) {
+            return Cow::Borrowed(s);
+        }
     }
+    Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect())
 }
 
 /// Clerk's `parseAuthorizationHeader`: the text between the first and second space after
@@ -93,6 +100,20 @@ mod tests {
         assert_eq!(header_token("bearer abc"), None);
         assert_eq!(header_token("Basic abc"), None);
         assert_eq!(header_token(""), None);
+    }
+
+    #[test]
+    fn header_text_reads_ascii_as_is_and_other_bytes_as_latin1() {
+        let v = HeaderValue::from_static("Bearer a.b.c");
+        assert!(matches!(header_text(&v), Cow::Borrowed("Bearer a.b.c")));
+        let v = HeaderValue::from_bytes(b"x\xe9\xff").unwrap(); // ok: test
+        assert_eq!(header_text(&v), "x\u{e9}\u{ff}");
+        let v = HeaderValue::from_bytes("é".as_bytes()).unwrap(); // ok: test
+        assert_eq!(
+            header_text(&v),
+            "\u{c3}\u{a9}",
+            "UTF-8 bytes are read one char each"
+        );
     }
 
     #[test]
