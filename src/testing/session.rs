@@ -230,7 +230,8 @@ impl SessionTokenBuilder {
     /// The user's permissions in the active organisation, `org:<feature>:<permission>` each:
     /// `org_permissions` in a version 1 token; in a version 2 token `o.per` (the permission
     /// names), `o.fpm` (one bitmask per organisation feature) and the features in `fea`, so
-    /// that Clerk's auth object lists exactly these. Needs [`org`](Self::org).
+    /// that Clerk's auth object lists exactly these. Needs [`org`](Self::org); signing panics
+    /// without it, or for a permission not of that form.
     pub fn org_permissions<I, S>(mut self, permissions: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -241,7 +242,8 @@ impl SessionTokenBuilder {
     }
 
     /// Features (`fea`), scoped as Clerk writes them: `o:<feature>` (the organisation's),
-    /// `u:<feature>` (the user's).
+    /// `u:<feature>` (the user's). Signing panics for one without a scope (a malformed `fea`
+    /// is made with [`claim`](Self::claim)).
     pub fn features<I, S>(mut self, features: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -354,7 +356,9 @@ impl SessionTokenBuilder {
         self
     }
 
-    /// The header's `alg` (default `RS256`). `RS384`/`RS512` sign with that hash; anything else
+    /// The header's `alg` (default `RS256`, what Clerk signs with). `RS384`/`RS512` sign with
+    /// that hash, and Clerk refuses them for an instance's RS256 key
+    /// (`token-verification-failed`, with the PEM key as with the JWKS); anything else
     /// (`HS256`, `none`, `ES256`) is written as given over an RS256 signature:
     /// `token-invalid-algorithm`.
     pub fn alg(self, alg: &str) -> Self {
