@@ -14,7 +14,6 @@ use metrics::{
     Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
     SharedString, Unit,
 };
-use serde_json::json;
 
 /// One series: a counter's total, or a histogram's number of samples.
 #[derive(Default)]
