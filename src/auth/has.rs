@@ -7,7 +7,7 @@ use super::org::{split_by_scope, OrgFields};
 use super::SessionClaims;
 use crate::js::truthy;
 
-/// What to check with [`Auth::has`] (or require with [`Auth::protect`] and
+/// What to check with [`Auth::has`](crate::Auth::has) (or require with [`Auth::protect`](crate::Auth::protect) and
 /// [`ClerkRequireAuth::require`](crate::ClerkRequireAuth::require)): Clerk's `has()`
 /// parameters, and any-of / all-of combinations of them.
 ///
