@@ -730,29 +730,8 @@ async fn handlers_authorize_read_typed_claims_and_optional_extractors() {
 #[actix_web::test]
 async fn the_authorization_example_protects_by_require() {
     use std::io::{BufRead as _, BufReader};
-    use std::path::Path;
 
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile dir");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", "authorization"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env(
-            "CARGO_TARGET_DIR",
-            profile_dir.parent().expect("target dir"),
-        )
-        .status()
-        .expect("cargo build --example authorization");
-    assert!(
-        status.success(),
-        "building the authorization example failed"
-    );
-    let bin = profile_dir
-        .join("examples")
-        .join(format!("authorization{}", std::env::consts::EXE_SUFFIX));
+    let bin = support::example_binary("authorization");
 
     struct Server(std::process::Child);
     impl Drop for Server {

@@ -7,7 +7,7 @@
 //! `node_modules` is missing, and fails (never skips) when that is impossible.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 mod support;
@@ -458,28 +458,6 @@ async fn conformance_with_clerk_backend() {
     );
 }
 
-/// Path of the `with_auth` example binary, built (or brought up to date) by cargo first.
-fn with_auth_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile dir");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", "with_auth"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env(
-            "CARGO_TARGET_DIR",
-            profile_dir.parent().expect("target dir"),
-        )
-        .status()
-        .expect("cargo build --example with_auth");
-    assert!(status.success(), "building the with_auth example failed");
-    profile_dir
-        .join("examples")
-        .join(format!("with_auth{}", std::env::consts::EXE_SUFFIX))
-}
-
 struct Child(std::process::Child);
 impl Drop for Child {
     fn drop(&mut self) {
@@ -532,7 +510,7 @@ fn start_with_auth(bin: &Path, cfg: &Value) -> (Child, String) {
 #[actix_web::test]
 async fn with_auth_example_over_http_matches_clerk() {
     // Built first: the messages' current dates are compared within 3 s of Clerk's decisions.
-    let bin = with_auth_binary();
+    let bin = support::example_binary("with_auth");
     let doc = generate();
     // This test's own awc client needs a process-level rustls provider (the crate never
     // installs one).

@@ -1782,28 +1782,6 @@ where
 // The example as a process
 // ---------------------------------------------------------------------------------------------
 
-/// Path of an example binary, built (or brought up to date) by cargo first.
-fn example_binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile dir");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", name])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env(
-            "CARGO_TARGET_DIR",
-            profile_dir.parent().expect("target dir"),
-        )
-        .status()
-        .unwrap_or_else(|e| panic!("cargo build --example {name}: {e}"));
-    assert!(status.success(), "building the {name} example failed");
-    profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-}
-
 /// A child process killed when dropped.
 struct Child(std::process::Child);
 impl Drop for Child {
@@ -1927,7 +1905,7 @@ fn standin(key: &TestKey) -> TestBackendApi {
 async fn machine_auth_example_matches_clerk() {
     use futures_util::StreamExt as _;
     // Built first, so that the decisions of both sides are close in time.
-    let bin = example_binary("machine_auth");
+    let bin = support::example_binary("machine_auth");
     let key = TestKey::generate("ins_machine");
     let forger = TestKey::generate("ins_machine");
     let stranger = TestKey::generate("ins_stranger");

@@ -1451,26 +1451,8 @@ fn typed_access_for_the_common_families() {
 #[actix_web::test]
 async fn the_webhooks_example_answers_genuine_deliveries() {
     use std::io::{BufRead as _, BufReader};
-    use std::path::Path;
 
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile dir");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", "webhooks"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env(
-            "CARGO_TARGET_DIR",
-            profile_dir.parent().expect("target dir"),
-        )
-        .status()
-        .expect("cargo build --example webhooks");
-    assert!(status.success(), "building the webhooks example failed");
-    let bin = profile_dir
-        .join("examples")
-        .join(format!("webhooks{}", std::env::consts::EXE_SUFFIX));
+    let bin = support::example_binary("webhooks");
 
     // Without a secret it refuses to start, saying what to set.
     let out = Command::new(&bin)

@@ -1,6 +1,6 @@
 //! What the tests share beyond the testing kit (`actix_clerk::testing`, which mints every token
-//! and plays Clerk's Backend API): the clock, a port where nothing listens, and the pinned
-//! `@clerk/backend` the oracles run.
+//! and plays Clerk's Backend API): the clock, a port where nothing listens, the pinned
+//! `@clerk/backend` the oracles run, and the examples built to run as processes.
 #![allow(dead_code)]
 
 /// Seconds since the epoch.
@@ -43,4 +43,27 @@ pub fn clerk_backend_dir() -> std::path::PathBuf {
             dir
         })
         .clone()
+}
+
+/// Path of an example binary, built (or brought up to date) by cargo first, in this test
+/// binary's own target directory and profile.
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target profile dir");
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--example", name])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env(
+            "CARGO_TARGET_DIR",
+            profile_dir.parent().expect("target dir"),
+        )
+        .status()
+        .unwrap_or_else(|e| panic!("cargo build --example {name}: {e}"));
+    assert!(status.success(), "building the {name} example failed");
+    profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
