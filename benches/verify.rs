@@ -13,6 +13,9 @@
 //!   test harness.
 //! - `d_jsonwebtoken_decode`: the baseline, the same token verified directly with
 //!   `jsonwebtoken::decode::<serde_json::Value>` (RS256, `exp` checked).
+//! - `f_api_key_cache_hit`: `ClerkRequireAuth` accepting API keys, the key verified once by the
+//!   testing kit's Backend API stand-in (127.0.0.1) and then answered from the machine-token
+//!   cache; printed last against the bare request and a session token's cache hit.
 //! - `e_rs256_signature_only`: `jsonwebtoken::crypto::verify` alone (no decoding, no claims):
 //!   the floor both of the above share.
 //!
@@ -29,8 +32,8 @@ mod handler;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use actix_clerk::testing::TestKey;
-use actix_clerk::{ClerkConfig, ClerkRequireAuth};
+use actix_clerk::testing::{TestBackendApi, TestInstance, TestKey};
+use actix_clerk::{Accepts, ClerkConfig, ClerkRequireAuth, TokenKind};
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{test, web, App};
@@ -87,6 +90,21 @@ fn main() {
             .wrap(ClerkRequireAuth::new(config(&fx.pem, true)))
             .route("/", web::get().to(handler::me)),
     ));
+    // An API key verified once by the Backend API stand-in, then answered from the
+    // machine-token cache (TTL 10 s: one upstream call per 10 s of benchmarking).
+    let backend = TestBackendApi::start(&TestInstance::new());
+    let api_key = backend.api_key(handler::BARE_USER_ID).issue();
+    let api_bearer = format!("Bearer {api_key}");
+    let machine_config = backend.config().build().expect("stand-in config");
+    let app_api_key = rt.block_on(test::init_service(
+        App::new()
+            .wrap(
+                ClerkRequireAuth::new(machine_config)
+                    .accepts(Accepts::Kind(TokenKind::ApiKey))
+                    .expect("the stand-in config verifies API keys"),
+            )
+            .route("/", web::get().to(handler::me)),
+    ));
     let app_bare = rt.block_on(test::init_service(
         App::new().route("/", web::get().to(handler::bare_me)),
     ));
@@ -104,6 +122,11 @@ fn main() {
                 .map_into_boxed_body(),
         ),
         ("bare", rt.block_on(one_request(&app_bare, &fx.bearer))),
+        (
+            "API key",
+            rt.block_on(one_request(&app_api_key, &api_bearer))
+                .map_into_boxed_body(),
+        ),
     ] {
         assert_eq!(
             res.status(),
@@ -124,6 +147,7 @@ fn main() {
     let mut a = || black_box(rt.block_on(one_request(&app_off, &fx.bearer)));
     let mut b = || black_box(rt.block_on(one_request(&app_on, &fx.bearer)));
     let mut c = || black_box(rt.block_on(one_request(&app_bare, &fx.bearer)));
+    let mut f = || black_box(rt.block_on(one_request(&app_api_key, &api_bearer)));
     let mut d = || {
         black_box(
             jsonwebtoken::decode::<serde_json::Value>(black_box(&fx.token), &key, &validation)
@@ -153,6 +177,7 @@ fn main() {
         group.bench_function("c_bare_app", |bn| bn.iter(&mut c));
         group.bench_function("d_jsonwebtoken_decode", |bn| bn.iter(&mut d));
         group.bench_function("e_rs256_signature_only", |bn| bn.iter(&mut e));
+        group.bench_function("f_api_key_cache_hit", |bn| bn.iter(&mut f));
         group.finish();
     }
     criterion.final_summary();
@@ -160,6 +185,16 @@ fn main() {
     // `cargo test --benches` runs this in test mode: skip the re-measure there.
     if std::env::args().any(|arg| arg == "--bench") {
         ratios(&mut a, &mut b, &mut c, &mut d);
+        let (mut ff, mut fb, mut fc) = (|| drop(f()), || drop(b()), || drop(c()));
+        let t = interleaved(&mut [&mut ff, &mut fb, &mut fc], 25, 5_000);
+        println!(
+            "API key cache hit over bare: {:.2} µs (a session token's cache hit: {:.2} µs; f {:.2} µs, b {:.2} µs, c {:.2} µs)",
+            (t[0] - t[2]) / 1e3,
+            (t[1] - t[2]) / 1e3,
+            t[0] / 1e3,
+            t[1] / 1e3,
+            t[2] / 1e3
+        );
     }
 }
 

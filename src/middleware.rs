@@ -607,6 +607,18 @@ where
         }
         // The common request: a token the cache holds, signed in. Decided without waiting,
         // and the application's future is returned as it is.
+        // Machine tokens whose Backend API answer is cached are decided without waiting too.
+        if opts.accepts != Accepts::default() {
+            if let CacheAnswer::Decided(mut decision) = opts
+                .config
+                .authenticator()
+                .decide_cached_opaque(req.headers(), &opts.accepts)
+            {
+                log_decision(&decision);
+                decision.auth.set_decided_by(id);
+                return decided(service, opts, strict, req, decision);
+            }
+        }
         let answer = if opts.accepts.accepts(TokenKind::SessionToken) {
             opts.config
                 .authenticator()

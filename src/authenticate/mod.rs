@@ -142,6 +142,53 @@ fn cached(
 }
 
 impl Authenticator {
+    /// A machine-accepting middleware's common request, decided without waiting: one
+    /// `Authorization` line holding an opaque token (`ak_`, `mt_`, `oat_`, no dot) of an
+    /// accepted kind whose Backend API answer is cached and fresh. Anything else:
+    /// [`CacheAnswer::NotLookedUp`] (the full flow decides).
+    pub(crate) fn decide_cached_opaque(
+        &self,
+        headers: &HeaderMap,
+        accepts: &Accepts,
+    ) -> CacheAnswer {
+        let Some(machines) = &self.machines else {
+            return CacheAnswer::NotLookedUp;
+        };
+        let mut lines = headers.get_all(AUTHORIZATION);
+        let (Some(value), None) = (lines.next(), lines.next()) else {
+            return CacheAnswer::NotLookedUp;
+        };
+        let token = header_token_bytes(trim_sp_tab_bytes(value.as_bytes()))
+            .and_then(|t| std::str::from_utf8(t).ok());
+        let Some(token) = token.filter(|t| t.is_ascii() && !t.contains('.')) else {
+            return CacheAnswer::NotLookedUp;
+        };
+        let kind = if token.starts_with("mt_") {
+            TokenKind::M2mToken
+        } else if token.starts_with("oat_") {
+            TokenKind::OauthToken
+        } else if token.starts_with("ak_") {
+            TokenKind::ApiKey
+        } else {
+            return CacheAnswer::NotLookedUp;
+        };
+        if !accepts.accepts(kind) {
+            return CacheAnswer::NotLookedUp;
+        }
+        match machines.cached(kind, token) {
+            Some(Ok(auth)) => CacheAnswer::Decided(Decision { auth }),
+            Some(Err(f)) => CacheAnswer::Decided(Decision {
+                auth: Auth::signed_out_as(
+                    SignedOutKind::Machine(kind),
+                    f.reason,
+                    f.message,
+                    f.retry_after_secs,
+                ),
+            }),
+            None => CacheAnswer::NotLookedUp,
+        }
+    }
+
     /// The common request, decided without waiting: one `Authorization` line whose token the
     /// cache holds. Looks the cache up on the raw header bytes (no copy, no validation: a
     /// cached token is plain ASCII, so only an identical byte string can match).
@@ -333,9 +380,7 @@ async fn verify_machine(
         .verify(kind, token, &cfg.verifier.rules.audience)
         .await
     {
-        Ok(m) => Decision {
-            auth: Auth::machine_token(m),
-        },
+        Ok(auth) => Decision { auth },
         Err(f) => failed(kind, f),
     }
 }

@@ -26,6 +26,7 @@ use quick_cache::sync::Cache;
 use serde_json::{json, Value};
 
 use super::{MachineAuth, TokenKind};
+use crate::auth::Auth;
 use crate::error::Reason;
 use crate::secret::Secret;
 
@@ -83,9 +84,10 @@ impl OpaqueFailure {
     }
 }
 
+/// A cached answer: the `Auth` already built (a hit clones one `Arc`), or the failure.
 #[derive(Clone)]
 struct Answer {
-    outcome: Result<MachineAuth, OpaqueFailure>,
+    outcome: Result<Auth, OpaqueFailure>,
     until: Instant,
 }
 
@@ -171,7 +173,7 @@ impl OpaqueVerifier {
         kind: TokenKind,
         token: &str,
         audience: &[String],
-    ) -> Result<MachineAuth, OpaqueFailure> {
+    ) -> Result<Auth, OpaqueFailure> {
         let cache = &self.caches[index(kind)];
         if self.opts.ttl.is_zero() {
             return self.call(kind, token, audience).await.outcome;
@@ -212,7 +214,7 @@ impl OpaqueVerifier {
 
     async fn call(&self, kind: TokenKind, token: &str, audience: &[String]) -> Answer {
         let now = Instant::now();
-        let brief = |outcome: Result<MachineAuth, OpaqueFailure>, ttl: Duration| Answer {
+        let brief = |outcome: Result<Auth, OpaqueFailure>, ttl: Duration| Answer {
             outcome,
             until: now + ttl,
         };
@@ -244,11 +246,25 @@ impl OpaqueVerifier {
             Ok(Ok((status, json, body))) => read_answer(kind, status, json, &body, audience),
         };
         let ttl = match &outcome {
-            Ok(auth) => self.opts.ttl.min(time_left(auth.expiration)),
+            Ok(machine) => self.opts.ttl.min(time_left(machine.expiration)),
             Err(f) if f.retry_after_secs.is_some() => Duration::from_secs(1),
             Err(_) => self.opts.negative_ttl,
         };
-        brief(outcome, ttl)
+        brief(outcome.map(Auth::machine_token), ttl)
+    }
+
+    /// A fresh cached answer for `token`, without waiting for anything (the middleware's
+    /// synchronous path); `None` when there is none.
+    pub(crate) fn cached(
+        &self,
+        kind: TokenKind,
+        token: &str,
+    ) -> Option<Result<Auth, OpaqueFailure>> {
+        if self.opts.ttl.is_zero() {
+            return None;
+        }
+        let answer = self.caches[index(kind)].get(token)?;
+        (answer.until > Instant::now()).then_some(answer.outcome)
     }
 
     async fn post(
