@@ -29,6 +29,10 @@
 #                         tokens (one user and session each, one signing key) against bare
 #                         actix-web, ClerkRequireAuth with its token cache (default capacity
 #                         10 000 entries) and without; empty: no many-sessions runs
+#   APIKEY [1]            1: an API-key group per round: bare actix-web and ClerkRequireAuth
+#                         accepting API keys, both sent one API key issued by the testing kit's
+#                         Backend API stand-in (benchtool serve-backend, 127.0.0.1), verified once
+#                         and then answered from the machine-token cache (TTL 10 s); 0: none
 #   CHECK_DURATION [10s]  check phase: wrk duration per server
 #   CHECK_CONNS [16]      check phase: connections of each of the 5 concurrent wrk (one per kind)
 #   PERF [0]              1: profile after the rounds (MODE=all)
@@ -82,6 +86,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PEERS="$HERE/peers"
 MODE=${MODE:-all}
+APIKEY=${APIKEY:-1}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
@@ -133,11 +138,12 @@ fi
 WORK=$(mktemp -d)
 SERVER_PID=""
 JWKS_PID=""
+BACKEND_PID=""
 WRK_PIDS=()
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
   local pid
-  for pid in "${WRK_PIDS[@]}" "$SERVER_PID" "$JWKS_PID"; do
+  for pid in "${WRK_PIDS[@]}" "$SERVER_PID" "$JWKS_PID" "$BACKEND_PID"; do
     if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   done
   rm -rf "$WORK"
@@ -162,6 +168,14 @@ BAD_TOKEN="${TOKEN%.*}.${SIG:0:5}${FLIP}${SIG:6}"
 
 "$BIN/benchtool" serve-jwks "$JWKS_PORT" "$WORK/jwks.json" 2>/dev/null &
 JWKS_PID=$!
+API_KEY=""
+if [ "$MODE" = all ] && [ "$APIKEY" = 1 ]; then
+  "$BIN/benchtool" serve-backend "$WORK" 2>/dev/null &
+  BACKEND_PID=$!
+  for _ in $(seq 100); do [ -s "$WORK/api_key" ] && break; sleep 0.1; done
+  [ -s "$WORK/api_key" ] || die "the Backend API stand-in did not start"
+  API_KEY=$(cat "$WORK/api_key")
+fi
 
 export CLERK_JWT_KEY
 CLERK_JWT_KEY=$(cat "$WORK/pub.pem")
@@ -193,6 +207,11 @@ SESSION_SERVERS=(
   "actix-web bare|bare|$BIN/bare"
   "ClerkRequireAuth, cache on|strict|$ON"
   "ClerkRequireAuth, cache off|strict|$OFF"
+)
+# The API-key group (APIKEY=1): both get the API key's header.
+APIKEY_SERVERS=(
+  "actix-web bare|bare|$BIN/bare"
+  "ClerkRequireAuth, API key, cache on|strict|env CLERK_SECRET_KEY=$(cat "$WORK/backend_secret" 2>/dev/null) CLERK_API_URL=$(cat "$WORK/backend_url" 2>/dev/null) $BIN/actix_clerk require cache apikey"
 )
 # The check phase.
 CHECK_SERVERS=(
@@ -421,7 +440,7 @@ END {
     for (gi = 1; gi <= ng; gi++) {
       g = groups[gi]
       print ""
-      print "round " round ", " (g == "single" ? "one token (session 0)" : g " distinct sessions, rotating")
+      print "round " round ", " (g == "single" ? "one token (session 0)" : g == "apikey" ? "one API key (machine-token cache)" : g " distinct sessions, rotating")
       printf "%-30s %9s %7s %8s %8s %9s %7s %6s %8s %6s %7s %6s\n", "server", "req/s", "x bare", "p50 ms", "p99 ms", "CPU us/r", "x bare", "CPU %", "RSS MiB", "x bare", "non-2xx", "sockerr"
       for (i = 1; i <= nr; i++) {
         split(rows[i], f, "\t")
@@ -441,6 +460,7 @@ END {
     g = groups[gi]
     print ""
     if (g == "single") print "summary over " rounds " round(s), one token (session 0): medians over rounds; x bare: median of the per-round ratios [min-max over rounds]"
+    else if (g == "apikey") print "API key: one key verified once by the Backend API stand-in, then from the machine-token cache; bare gets the same header"
     else print "many sessions: " g " distinct sessions, rotating (the token cache holds 10000 by default)"
     printf "%-30s %9s %7s %13s %8s %8s %9s %7s %13s %6s %8s %6s %7s %6s\n", "server", "req/s", "x bare", "[min-max]", "p50 ms", "p99 ms", "CPU us/r", "x bare", "[min-max]", "CPU %", "RSS MiB", "x bare", "non-2xx", "sockerr"
     for (j = 1; j <= nn[g]; j++) {
@@ -491,6 +511,8 @@ END {
     R = "ClerkRequireAuth, cache on"; RO = "ClerkRequireAuth, cache off"
     if (("5000" SUBSEP R) in seen_k) check(R ", 5000 sessions >= 0.9 x bare", median(xr["5000" SUBSEP R]), median(xc["5000" SUBSEP R]), 0.9)
     if (("50000" SUBSEP R) in seen_k) check(R ", 50000 sessions >= cache off", svs("50000", R, RO, 0), svs("50000", R, RO, 1), 1.0)
+    A = "ClerkRequireAuth, API key, cache on"
+    if (("apikey" SUBSEP A) in seen_k) check("API key, cache on >= 0.9 x bare", median(xr["apikey" SUBSEP A]), median(xc["apikey" SUBSEP A]), 0.9)
     for (j = 1; j <= 2; j++) {
       check(on[j] " >= 50 x @clerk/express", vs(on[j], ex, 0), vs(on[j], ex, 1), 50)
       check(off[j] " >= 50 x @clerk/express", vs(off[j], ex, 0), vs(off[j], ex, 1), 50)
@@ -547,6 +569,15 @@ rounds() {
         run_one "$round" "$n" "$name" "$kind" "$cmd" "$n"
       done
     done
+    if [ -n "$API_KEY" ]; then
+      local saved_token=$TOKEN saved_bad=$BAD_TOKEN
+      TOKEN=$API_KEY BAD_TOKEN=ak_not_issued_by_the_stand_in
+      for entry in "${APIKEY_SERVERS[@]}"; do
+        IFS='|' read -r name kind cmd <<<"$entry"
+        run_one "$round" apikey "$name" "$kind" "$cmd"
+      done
+      TOKEN=$saved_token BAD_TOKEN=$saved_bad
+    fi
   done
   log "rounds done (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 

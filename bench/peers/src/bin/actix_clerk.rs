@@ -1,11 +1,12 @@
-//! actix-clerk: `actix_clerk with|require cache|nocache`, configured from the CLERK_* env vars
-//! (CLERK_JWT_KEY PEM: networkless), one worker, the handler a user writes (`handler::me`:
-//! `web::ReqData<Auth>` in, `{"userId":…}` out).
-use actix_clerk::{ClerkConfigBuilder, ClerkRequireAuth, ClerkWithAuth};
+//! actix-clerk: `actix_clerk with|require cache|nocache [apikey]`, configured from the CLERK_*
+//! env vars (CLERK_JWT_KEY PEM: networkless), one worker, the handler a user writes
+//! (`handler::me`: `web::ReqData<Auth>` in, `{"userId":…}` out). `apikey`: the strict middleware
+//! accepts API keys only (CLERK_SECRET_KEY and CLERK_API_URL of the Backend API stand-in).
+use actix_clerk::{Accepts, ClerkConfigBuilder, ClerkRequireAuth, ClerkWithAuth, TokenKind};
 use actix_clerk_bench_peers::{handler, port};
 use actix_web::{web, App, HttpServer};
 
-const USAGE: &str = "usage: actix_clerk with|require cache|nocache";
+const USAGE: &str = "usage: actix_clerk with|require cache|nocache [apikey]";
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
@@ -30,9 +31,15 @@ async fn main() -> std::io::Result<()> {
             .await
         }
         Some("require") => {
+            let mut strict = ClerkRequireAuth::new(config);
+            if args.get(3).map(String::as_str) == Some("apikey") {
+                strict = strict
+                    .accepts(Accepts::Kind(TokenKind::ApiKey))
+                    .map_err(std::io::Error::other)?;
+            }
             HttpServer::new(move || {
                 App::new()
-                    .wrap(ClerkRequireAuth::new(config.clone()))
+                    .wrap(strict.clone())
                     .route("/", web::get().to(handler::me))
             })
             .workers(1)

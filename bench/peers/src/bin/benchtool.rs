@@ -24,7 +24,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use actix_clerk::testing::TestKey;
+use actix_clerk::testing::{TestBackendApi, TestInstance, TestKey, TEST_SECRET_KEY};
 use actix_clerk_bench_peers::handler::{bench_user_id, BARE_USER_ID};
 use base64::Engine as _;
 use serde_json::json;
@@ -180,6 +180,20 @@ fn serve_jwks(port: u16, file: &str) {
     }
 }
 
+/// `serve-backend DIR`: the testing kit's Backend API stand-in on 127.0.0.1, with one API key
+/// of session 0's user issued; writes DIR/backend_url, DIR/backend_secret and DIR/api_key, then
+/// serves until killed (the load test's API-key group).
+fn serve_backend(dir: &Path) {
+    let backend = TestBackendApi::start(&TestInstance::new());
+    let api_key = backend.api_key(BARE_USER_ID).issue();
+    write(&dir.join("backend_url"), backend.url());
+    write(&dir.join("backend_secret"), TEST_SECRET_KEY);
+    write(&dir.join("api_key"), &api_key);
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |i: usize| args.get(i).map(String::as_str);
@@ -189,11 +203,14 @@ fn main() {
             Path::new(dir),
             count.map_or(20_000, |c| c.parse().expect("COUNT")),
         ),
+        (Some("serve-backend"), Some(dir), _) => serve_backend(Path::new(dir)),
         (Some("serve-jwks"), Some(port), Some(file)) => {
             serve_jwks(port.parse().expect("port"), file)
         }
         _ => {
-            eprintln!("usage: benchtool setup DIR N | rs256 DIR [COUNT] | serve-jwks PORT FILE");
+            eprintln!(
+                "usage: benchtool setup DIR N | rs256 DIR [COUNT] | serve-jwks PORT FILE | serve-backend DIR"
+            );
             std::process::exit(2);
         }
     }
