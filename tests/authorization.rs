@@ -729,38 +729,17 @@ async fn handlers_authorize_read_typed_claims_and_optional_extractors() {
 /// `with_auth`, with `REQUIRE` in the shape of Clerk's `has()` parameters.
 #[actix_web::test]
 async fn the_authorization_example_protects_by_require() {
-    use std::io::{BufRead as _, BufReader};
-
     let bin = support::example_binary("authorization");
 
-    struct Server(std::process::Child);
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let key = TestKey::generate("ins_example");
+    let pem = key.public_pem();
     let start = |require: &str| {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let mut child = Command::new(&bin)
-            .env_clear()
-            .env("PORT", port.to_string())
-            .env("CLERK_JWT_KEY", key.public_pem())
-            .env("REQUIRE", require)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the example");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("banner");
-        assert!(line.contains("listening"), "{line}");
-        (Server(child), format!("http://127.0.0.1:{port}"))
+        let server = support::ExampleServer::start(
+            &bin,
+            &[("CLERK_JWT_KEY", pem.as_str()), ("REQUIRE", require)],
+        );
+        let base = server.base.clone();
+        (server, base)
     };
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let client = awc::Client::default();
@@ -859,7 +838,7 @@ async fn the_authorization_example_protects_by_require() {
         ("", "/me/tier", Some(&admin), 403, None),
         ("", "/protected-endpoint", Some(&member), 200, None),
     ];
-    let mut running: Option<(String, Server, String)> = None;
+    let mut running: Option<(String, support::ExampleServer, String)> = None;
     for (require, path, token, status, body) in cases {
         if running.as_ref().map(|r| r.0.as_str()) != Some(require) {
             drop(running.take()); // stop the previous server first

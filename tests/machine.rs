@@ -1418,35 +1418,6 @@ fn allowed_difference(
 // Comparing
 // ---------------------------------------------------------------------------------------------
 
-/// Seconds since the epoch of `Thu, 26 Nov 2026 12:15:37 GMT`.
-fn parse_http_date(s: &str) -> Option<i64> {
-    let parts: Vec<&str> = s.split([' ', ':', ',']).filter(|p| !p.is_empty()).collect();
-    let [_, day, mon, year, h, m, sec, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS.iter().position(|x| x == mon)? as i64 + 1;
-    let (y, d): (i64, i64) = (year.parse().ok()?, day.parse().ok()?);
-    let (y2, m2) = if month <= 2 {
-        (y - 1, month + 9)
-    } else {
-        (y, month - 3)
-    };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * m2 + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(
-        days * 86_400
-            + h.parse::<i64>().ok()? * 3600
-            + m.parse::<i64>().ok()? * 60
-            + sec.parse::<i64>().ok()?,
-    )
-}
-
 /// `message` with each `Current date: <date>` replaced by `<now>`, and whether every such date
 /// is within 3 s of `at` (seconds since the epoch: when that side decided the case).
 fn current_dates_near(message: &str, at: i64) -> (String, bool) {
@@ -1457,7 +1428,7 @@ fn current_dates_near(message: &str, at: i64) -> (String, bool) {
         out.push_str(&rest[..i + MARK.len()]);
         let after = &rest[i + MARK.len()..];
         let date = after.get(..DATE_LEN).unwrap_or(after);
-        near &= parse_http_date(date).is_some_and(|d| (d - at).abs() <= 3);
+        near &= support::parse_http_date(date).is_some_and(|d| (d - at).abs() <= 3);
         out.push_str("<now>");
         rest = &after[date.len()..];
     }

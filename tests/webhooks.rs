@@ -1450,8 +1450,6 @@ fn typed_access_for_the_common_families() {
 /// The `webhooks` example as a process, configured from the environment.
 #[actix_web::test]
 async fn the_webhooks_example_answers_genuine_deliveries() {
-    use std::io::{BufRead as _, BufReader};
-
     let bin = support::example_binary("webhooks");
 
     // Without a secret it refuses to start, saying what to set.
@@ -1463,32 +1461,8 @@ async fn the_webhooks_example_answers_genuine_deliveries() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("CLERK_WEBHOOK_SIGNING_SECRET"), "{err}");
 
-    struct Server(std::process::Child);
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let mut child = Command::new(&bin)
-        .env_clear()
-        .env("PORT", port.to_string())
-        .env("CLERK_WEBHOOK_SIGNING_SECRET", SECRET)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the example");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("banner");
-    let _server = Server(child);
-    assert!(line.contains("listening"), "{line}");
-    let url = format!("http://127.0.0.1:{port}/webhooks");
+    let server = support::ExampleServer::start(&bin, &[("CLERK_WEBHOOK_SIGNING_SECRET", SECRET)]);
+    let url = format!("{}/webhooks", server.base);
 
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let client = awc::Client::default();

@@ -67,3 +67,77 @@ pub fn example_binary(name: &str) -> std::path::PathBuf {
         .join("examples")
         .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
+
+/// Seconds since the epoch of `Thu, 26 Nov 2026 12:15:37 GMT`.
+pub fn parse_http_date(s: &str) -> Option<i64> {
+    let parts: Vec<&str> = s.split([' ', ':', ',']).filter(|p| !p.is_empty()).collect();
+    let [_, day, mon, year, h, m, sec, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|x| x == mon)? as i64 + 1;
+    let (y, d): (i64, i64) = (year.parse().ok()?, day.parse().ok()?);
+    let (y2, m2) = if month <= 2 {
+        (y - 1, month + 9)
+    } else {
+        (y, month - 3)
+    };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * m2 + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(
+        days * 86_400
+            + h.parse::<i64>().ok()? * 3600
+            + m.parse::<i64>().ok()? * 60
+            + sec.parse::<i64>().ok()?,
+    )
+}
+
+/// An example binary running as a process on a free port of 127.0.0.1, with only the given
+/// environment (plus `PORT`); killed when dropped.
+pub struct ExampleServer {
+    child: std::process::Child,
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+}
+
+impl ExampleServer {
+    /// Starts `bin` and waits for its `… listening …` banner on stdout.
+    pub fn start(bin: &std::path::Path, env: &[(&str, &str)]) -> ExampleServer {
+        use std::io::{BufRead as _, BufReader};
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut cmd = std::process::Command::new(bin);
+        cmd.env_clear()
+            .env("PORT", port.to_string())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start the example");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("banner");
+        let server = ExampleServer {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        assert!(line.contains("listening"), "the example said: {line}");
+        server
+    }
+}
+
+impl Drop for ExampleServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
