@@ -265,7 +265,7 @@ pub(crate) async fn authenticate(cfg: &Authenticator, req: &RequestParts<'_>) ->
             return decision;
         }
     } else if let Some(token) = token {
-        return authenticate_header(cfg, token, req.is_get, req.header_cache_missed).await;
+        return authenticate_header(cfg, token, req.is_get, req.header_cache_missed, None).await;
     }
     let cookie_text: Cow<'_, str> = {
         let mut values = req.headers.get_all(COOKIE);
@@ -327,7 +327,8 @@ async fn machine_dispatch(
                     Some(TokenCarrier::Header),
                 ));
             }
-            Some(authenticate_header(cfg, t, req.is_get, req.header_cache_missed).await)
+            // The token is decoded already: the session flow reuses it.
+            Some(authenticate_header(cfg, t, req.is_get, req.header_cache_missed, decoded).await)
         }
         (Some(t), Accepts::Kind(wanted)) => Some(match kind {
             Some(kind) if kind == *wanted => verify_machine(cfg, kind, t, decoded_ok).await,
@@ -479,18 +480,21 @@ fn ambiguous_authorization<'h>(lines: impl Iterator<Item = &'h HeaderValue>) -> 
     from_failure(token_invalid(error), TokenCarrier::Header, true)
 }
 
-async fn authenticate_header(
+/// A header token by the session rules; `decoded`: the token already decoded by the caller
+/// (the machine-token dispatch), else it is decoded here after the cache lookup.
+async fn authenticate_header<'t>(
     cfg: &Authenticator,
-    token: &str,
+    token: &'t str,
     is_get: bool,
     cache_missed: bool,
+    decoded: Option<Result<DecodedJwt<'t>, jwt::DecodeError>>,
 ) -> Decision {
     let carrier = TokenCarrier::Header;
     let lookup = || cached(cfg, token.as_bytes(), carrier, 0.0, is_get);
     if let Some(decision) = (!cache_missed).then(lookup).flatten() {
         return decision;
     }
-    let decoded = jwt::decode(token);
+    let decoded = decoded.unwrap_or_else(|| jwt::decode(token));
     if verify::is_machine_jwt(token, decoded.as_ref().ok())
         || verify::has_non_session_category(decoded.as_ref().ok())
     {
