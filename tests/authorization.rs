@@ -6,7 +6,6 @@ mod support;
 // middlewares authenticating once, handlers never running on a failed check), `protect` and
 // `claims_as` in handlers, and the request extension trait.
 
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -21,7 +20,7 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{test, web, App, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use support::{clerk_backend_dir, now_secs};
+use support::now_secs;
 
 fn pem_config(key: &TestKey) -> ClerkConfig {
     ClerkConfig::builder()
@@ -170,25 +169,7 @@ async fn has_and_protect_agree_with_clerk() {
             json!({"id": id, "claims": full, "checks": checks})
         }).collect::<Vec<_>>()
     });
-    let dir = clerk_backend_dir();
-    let mut child = Command::new("node")
-        .arg(dir.join("authorization-oracle.mjs"))
-        .current_dir(&dir)
-        .env("CLERK_TELEMETRY_DISABLED", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node runs the oracle");
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin
-            .write_all(input.to_string().as_bytes())
-            .expect("write cases");
-    }
-    let output = child.wait_with_output().expect("oracle output");
-    assert!(output.status.success(), "oracle failed");
-    let answers: Value = serde_json::from_slice(&output.stdout).expect("oracle JSON");
+    let answers = support::run_oracle("authorization-oracle.mjs", &input);
 
     let slot = web::Data::new(parking_lot::Mutex::new(None::<Auth>));
     let app = test::init_service(

@@ -7,7 +7,7 @@ mod support;
 // the refusal, no secret or signature in any output), typed access, and the `webhooks`
 // example as a process.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -22,7 +22,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use aws_lc_rs::hmac;
 use base64::Engine as _;
 use serde_json::{json, Value};
-use support::{clerk_backend_dir, now_secs};
+use support::now_secs;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -731,26 +731,7 @@ fn clerk_reason(message: &str, renamed: bool) -> (String, Option<String>) {
 }
 
 fn run_oracle(input: &Value) -> Value {
-    let dir = clerk_backend_dir();
-    let mut child = Command::new("node")
-        .arg(dir.join("webhook-oracle.mjs"))
-        .current_dir(&dir)
-        .env("CLERK_TELEMETRY_DISABLED", "1")
-        .env_remove("CLERK_WEBHOOK_SIGNING_SECRET")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node runs the oracle");
-    {
-        use std::io::Write as _;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin
-            .write_all(input.to_string().as_bytes())
-            .expect("write cases");
-    }
-    let output = child.wait_with_output().expect("oracle output");
-    assert!(output.status.success(), "oracle failed");
-    serde_json::from_slice(&output.stdout).expect("oracle JSON")
+    support::run_oracle("webhook-oracle.mjs", input)
 }
 
 #[test]

@@ -141,3 +141,29 @@ impl Drop for ExampleServer {
         let _ = self.child.wait();
     }
 }
+
+/// Runs one of the Node oracles of `tests/conformance` (`script`, e.g.
+/// `authorization-oracle.mjs`): `input` as JSON on stdin, Clerk's answers parsed from stdout.
+pub fn run_oracle(script: &str, input: &serde_json::Value) -> serde_json::Value {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let dir = clerk_backend_dir();
+    let mut child = Command::new("node")
+        .arg(dir.join(script))
+        .current_dir(&dir)
+        .env("CLERK_TELEMETRY_DISABLED", "1")
+        .env_remove("CLERK_WEBHOOK_SIGNING_SECRET")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("node runs {script}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.to_string().as_bytes())
+        .expect("write cases");
+    let output = child.wait_with_output().expect("oracle output");
+    assert!(output.status.success(), "{script} failed");
+    serde_json::from_slice(&output.stdout).expect("oracle JSON")
+}
