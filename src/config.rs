@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::authenticate::Authenticator;
+use crate::backend_api::CallBound;
+use crate::browser::{BackendAccess, BrowserFlow};
 use crate::cache::TokenCache;
 use crate::error::ConfigError;
 pub use crate::instance::InstanceType;
@@ -141,6 +143,19 @@ pub struct ClerkConfigBuilder {
     token_cache: Option<usize>,
     token_cache_bytes: Option<u64>,
     token_cache_off: bool,
+    browser: BrowserSettings,
+}
+
+/// The browser flow's settings, as given to the builder.
+#[derive(Default, Clone)]
+struct BrowserSettings {
+    off: bool,
+    domain: Option<String>,
+    proxy_url: Option<String>,
+    is_satellite: bool,
+    sign_in_url: Option<String>,
+    satellite_auto_sync: bool,
+    limits: Option<(usize, u32)>,
 }
 
 impl fmt::Debug for ClerkConfigBuilder {
@@ -178,8 +193,21 @@ impl ClerkConfigBuilder {
             jwt_key: env_var("CLERK_JWT_KEY")?,
             api_url: env_var("CLERK_API_URL")?,
             api_version: env_var("CLERK_API_VERSION")?,
+            browser: BrowserSettings {
+                domain: env_var("CLERK_DOMAIN")?,
+                proxy_url: env_var("CLERK_PROXY_URL")?,
+                sign_in_url: env_var("CLERK_SIGN_IN_URL")?,
+                ..BrowserSettings::default()
+            },
             ..ClerkConfigBuilder::default()
         };
+        if let Some(v) = env_var("CLERK_IS_SATELLITE")? {
+            b.browser.is_satellite = match v.trim() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(ConfigError::InvalidIsSatellite(v)),
+            };
+        }
         if let Some(parties) = env_var("CLERK_AUTHORIZED_PARTIES")? {
             b.authorized_parties = parties
                 .split(',')
@@ -332,9 +360,66 @@ impl ClerkConfigBuilder {
         self
     }
 
+    /// Turns the browser flow off for an API-only service: page navigations are decided as
+    /// API requests (signed out with Clerk's reason), never refreshed on the server nor
+    /// redirected to Clerk's handshake, and handshake returns are not resolved. On by
+    /// default whenever a publishable key is configured, as in Clerk's middlewares.
+    pub fn browser_sessions(mut self, enabled: bool) -> Self {
+        self.browser.off = !enabled;
+        self
+    }
+
+    /// The satellite's (or proxied primary's) own domain, e.g. `satellite.example.com`
+    /// (`CLERK_DOMAIN`): a production satellite's frontend API is then `clerk.{domain}`.
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.browser.domain = Some(domain.into());
+        self
+    }
+
+    /// The URL through which the application proxies Clerk's Frontend API
+    /// (`CLERK_PROXY_URL`): absolute, or a path such as `/__clerk` resolved against the
+    /// request's origin. Handshake redirects then go there.
+    pub fn proxy_url(mut self, url: impl Into<String>) -> Self {
+        self.browser.proxy_url = Some(url.into());
+        self
+    }
+
+    /// Marks this application as a satellite of a primary domain (`CLERK_IS_SATELLITE`): it
+    /// needs a [`domain`](Self::domain) or a [`proxy_url`](Self::proxy_url), and on a
+    /// development instance an absolute [`sign_in_url`](Self::sign_in_url).
+    pub fn is_satellite(mut self, satellite: bool) -> Self {
+        self.browser.is_satellite = satellite;
+        self
+    }
+
+    /// The sign-in page (`CLERK_SIGN_IN_URL`): where a development satellite syncs, and where
+    /// [`ClerkRequireAuth::redirect_to_sign_in`](crate::ClerkRequireAuth::redirect_to_sign_in)
+    /// sends signed-out page navigations.
+    pub fn sign_in_url(mut self, url: impl Into<String>) -> Self {
+        self.browser.sign_in_url = Some(url.into());
+        self
+    }
+
+    /// A satellite syncs with the primary domain on a first page navigation even when it has
+    /// no Clerk cookies yet (Clerk's `satelliteAutoSync`; default off).
+    pub fn satellite_auto_sync(mut self, enabled: bool) -> Self {
+        self.browser.satellite_auto_sync = enabled;
+        self
+    }
+
+    /// Bounds on the browser flow's Backend API calls (handshake payloads, session
+    /// refreshes): at most `concurrent` in flight and `per_second` started per second
+    /// (defaults 16 and 50). Past them a refresh fails as a fetch error
+    /// (`session-token-expired-refresh-fetch-error`, then the handshake) and a handshake
+    /// nonce resolves to no session (`session-token-missing`): never queued, never a `5xx`.
+    pub fn browser_call_limits(mut self, concurrent: usize, per_second: u32) -> Self {
+        self.browser.limits = Some((concurrent, per_second));
+        self
+    }
+
     /// Validates and builds the configuration.
     pub fn build(self) -> Result<ClerkConfig, ConfigError> {
-        let publishable_key = self
+        let mut publishable_key = self
             .publishable_key
             .as_deref()
             .map(PublishableKey::parse)
@@ -346,7 +431,10 @@ impl ClerkConfigBuilder {
             Some(_) => return Err(ConfigError::InvalidSecretKey),
             None => None,
         };
-        let api_url = self.api_url.unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+        let api_url = self
+            .api_url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
         let api_url = api_url.trim_end_matches('/').to_owned();
         if !(api_url.starts_with("http://") || api_url.starts_with("https://"))
             || api_url.len() <= "https://".len()
@@ -372,6 +460,7 @@ impl ClerkConfigBuilder {
         }
         let api_version = self
             .api_version
+            .clone()
             .unwrap_or_else(|| DEFAULT_API_VERSION.to_owned());
         let api_version = api_version.trim_matches('/').to_owned();
         if api_version.is_empty() || api_version.contains(['/', '?', '#', ' ']) {
@@ -384,6 +473,14 @@ impl ClerkConfigBuilder {
         if clock_skew > Duration::from_secs(86_400) {
             return Err(ConfigError::InvalidDuration("clock skew"));
         }
+        let browser = browser_flow(
+            &self.browser,
+            self.machine_tokens.timeout,
+            &mut publishable_key,
+            &api_url,
+            &api_version,
+            secret_key.as_ref(),
+        )?;
         let machines = (secret_key.is_some() || machine_secret_key.is_some()).then(|| {
             OpaqueVerifier::new(
                 api_url.clone(),
@@ -431,10 +528,78 @@ impl ClerkConfigBuilder {
                     verifier: Verifier { keys, rules },
                     cache,
                     machines,
+                    browser,
                 },
             }),
         })
     }
+}
+
+/// The browser flow's settings, checked as Clerk checks them.
+fn browser_flow(
+    settings: &BrowserSettings,
+    timeout: Duration,
+    publishable_key: &mut Option<PublishableKey>,
+    api_url: &str,
+    api_version: &str,
+    secret_key: Option<&Secret>,
+) -> Result<BrowserFlow, ConfigError> {
+    let nonempty = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let domain = nonempty(&settings.domain);
+    let proxy_url = nonempty(&settings.proxy_url);
+    let sign_in_url = nonempty(&settings.sign_in_url);
+    if let Some(p) = &proxy_url {
+        let absolute =
+            (p.starts_with("http://") || p.starts_with("https://")) && url::Url::parse(p).is_ok();
+        if !absolute && !p.starts_with('/') {
+            return Err(ConfigError::InvalidProxyUrl(p.clone()));
+        }
+    }
+    if settings.is_satellite {
+        if domain.is_none() && proxy_url.is_none() {
+            return Err(ConfigError::SatelliteWithoutDomain);
+        }
+        let dev_key = secret_key.is_some_and(|k| k.expose().starts_with("sk_test_"))
+            || publishable_key
+                .as_ref()
+                .is_some_and(|p| p.instance == InstanceType::Development);
+        match &sign_in_url {
+            None if dev_key => return Err(ConfigError::SatelliteWithoutSignInUrl),
+            Some(u) if url::Url::parse(u).is_err() => {
+                return Err(ConfigError::InvalidSignInUrl(u.clone()))
+            }
+            _ => {}
+        }
+    }
+    if let (Some(pk), Some(d), true) = (publishable_key.as_mut(), &domain, settings.is_satellite) {
+        if pk.instance == InstanceType::Production {
+            pk.frontend_api = format!("clerk.{d}");
+        }
+    }
+    let (concurrent, per_second) = settings.limits.unwrap_or((16, 50));
+    if concurrent == 0 || per_second == 0 {
+        return Err(ConfigError::InvalidDuration("browser call limits"));
+    }
+    Ok(BrowserFlow {
+        enabled: !settings.off && publishable_key.is_some(),
+        proxy_url,
+        domain,
+        is_satellite: settings.is_satellite,
+        sign_in_url,
+        satellite_auto_sync: settings.satellite_auto_sync,
+        api: secret_key.map(|k| BackendAccess {
+            api_url: api_url.to_owned(),
+            api_version: api_version.to_owned(),
+            secret_key: k.clone(),
+        }),
+        bound: CallBound::new(concurrent, per_second),
+        timeout,
+    })
 }
 
 #[cfg(test)]

@@ -73,6 +73,18 @@ pub enum Reason {
     /// `No token in header`: a middleware that accepts one kind of machine token got no
     /// `Authorization` token (Clerk's literal text).
     NoTokenInHeader,
+    /// `session-token-expired-refresh-<why>`: an expired token on a `GET` with a refresh cookie
+    /// whose server-side refresh failed (`why`: Clerk's refresh reason, or the Backend API's
+    /// error code); the whole reason string.
+    SessionTokenExpiredRefresh(&'static str),
+    /// `satellite-needs-syncing`: a satellite's page navigation that must sync with the primary
+    /// domain first.
+    SatelliteCookieNeedsSyncing,
+    /// `session-token-missing`: a handshake was resolved, but set no session cookie.
+    SessionTokenMissing,
+    /// `active-organization-mismatch`: the page names another organisation than the
+    /// session's active one (organisation sync).
+    ActiveOrganizationMismatch,
     /// `session-pending` (**ours**): a verified session whose `sts` is `pending`. Clerk reports
     /// such a request as signed in but hands out a signed-out auth object.
     SessionPending,
@@ -114,6 +126,10 @@ impl Reason {
             Reason::UnexpectedError => "unexpected-error",
             Reason::NoTokenInHeader => "No token in header",
             Reason::SessionPending => "session-pending",
+            Reason::SessionTokenExpiredRefresh(full) => full,
+            Reason::SatelliteCookieNeedsSyncing => "satellite-needs-syncing",
+            Reason::SessionTokenMissing => "session-token-missing",
+            Reason::ActiveOrganizationMismatch => "active-organization-mismatch",
         }
     }
 
@@ -363,6 +379,23 @@ pub enum ConfigError {
     /// The webhook signing secret is not `whsec_` followed by base64.
     #[error("the webhook signing secret is malformed: expected whsec_ followed by base64, as the Clerk Dashboard shows it")]
     InvalidWebhookSecret,
+    /// A satellite without a domain or a proxy URL (Clerk's own configuration error).
+    #[error("Missing domain and proxyUrl. A satellite application needs to specify a domain or a proxyUrl (set CLERK_DOMAIN or CLERK_PROXY_URL)")]
+    SatelliteWithoutDomain,
+    /// A development satellite without a sign-in URL (Clerk's own configuration error).
+    #[error("Missing signInUrl. Pass a signInUrl for dev instances if an app is satellite (set CLERK_SIGN_IN_URL)")]
+    SatelliteWithoutSignInUrl,
+    /// The sign-in URL is not an absolute URL where one is needed.
+    #[error("The signInUrl needs to have a absolute url format (CLERK_SIGN_IN_URL), got {0:?}")]
+    InvalidSignInUrl(String),
+    /// The proxy URL is neither an absolute http(s) URL nor a path starting with `/`.
+    #[error(
+        "CLERK_PROXY_URL must be an absolute http(s) URL or a path starting with /, got {0:?}"
+    )]
+    InvalidProxyUrl(String),
+    /// `CLERK_IS_SATELLITE` is neither `true` nor `false`.
+    #[error("CLERK_IS_SATELLITE must be true or false, got {0:?}")]
+    InvalidIsSatellite(String),
 }
 
 impl fmt::Debug for ConfigError {
@@ -381,6 +414,11 @@ impl fmt::Debug for ConfigError {
             ConfigError::InvalidDuration(_) => "InvalidDuration",
             ConfigError::MissingWebhookSecret => "MissingWebhookSecret",
             ConfigError::InvalidWebhookSecret => "InvalidWebhookSecret",
+            ConfigError::SatelliteWithoutDomain => "SatelliteWithoutDomain",
+            ConfigError::SatelliteWithoutSignInUrl => "SatelliteWithoutSignInUrl",
+            ConfigError::InvalidSignInUrl(_) => "InvalidSignInUrl",
+            ConfigError::InvalidProxyUrl(_) => "InvalidProxyUrl",
+            ConfigError::InvalidIsSatellite(_) => "InvalidIsSatellite",
         };
         write!(f, "{variant}: {self}")
     }

@@ -143,6 +143,8 @@
 
 mod auth;
 mod authenticate;
+mod backend_api;
+mod browser;
 mod cache;
 mod config;
 #[cfg(test)]

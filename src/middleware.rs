@@ -155,6 +155,8 @@ struct Options {
     require: Option<Has>,
     /// Answer `404` instead of `403` when `require` fails (not for reverification).
     hide_forbidden: bool,
+    /// Signed-out page navigations go to the sign-in page (strict only).
+    sign_in_redirect: bool,
 }
 
 impl<M: Mode> Clone for ClerkAuth<M> {
@@ -179,6 +181,7 @@ impl<M: Mode> fmt::Debug for ClerkAuth<M> {
         .field("accepts", &self.opts.accepts)
         .field("require", &self.opts.require)
         .field("hide_forbidden", &self.opts.hide_forbidden)
+        .field("sign_in_redirect", &self.opts.sign_in_redirect)
         .finish()
     }
 }
@@ -193,6 +196,7 @@ impl<M: Mode> ClerkAuth<M> {
                 on_error: None,
                 require: None,
                 hide_forbidden: false,
+                sign_in_redirect: false,
                 accepts: Accepts::default(),
             },
             mode: PhantomData,
@@ -280,6 +284,26 @@ impl ClerkAuth<Strict> {
         self
     }
 
+    /// Sends a signed-out browser page navigation (a `GET` for a document) to the sign-in page
+    /// with a `307` instead of answering `401`: the configuration's
+    /// [`sign_in_url`](crate::ClerkConfigBuilder::sign_in_url), else the instance's Account
+    /// Portal (`https://accounts.<domain>/sign-in`), with Clerk's `redirect_url` parameter
+    /// naming the page. API requests (`fetch`, non-`GET`, no `text/html`) keep the `401`.
+    ///
+    /// ```no_run
+    /// use actix_clerk::{ClerkConfig, ClerkRequireAuth};
+    /// use actix_web::{web, App};
+    ///
+    /// # fn app(clerk: ClerkConfig) {
+    /// let pages = web::scope("/account").wrap(ClerkRequireAuth::new(clerk).redirect_to_sign_in());
+    /// # let _ = App::new().service(pages);
+    /// # }
+    /// ```
+    pub fn redirect_to_sign_in(mut self) -> Self {
+        self.opts.sign_in_redirect = true;
+        self
+    }
+
     /// With [`require`](Self::require): answer a failed check with `404`
     /// ([`ClerkError::NotFound`]) instead of `403`, hiding the route as Clerk's
     /// `auth.protect()` does in Next.js. A check that fails only for reverification still
@@ -332,10 +356,15 @@ fn header_value(text: &str) -> Option<HeaderValue> {
     HeaderValue::from_bytes(&bytes).ok()
 }
 
-fn add_auth_headers(headers: &mut HeaderMap, auth: &Auth) {
+fn add_auth_headers(headers: &mut HeaderMap, decision: &Decision) {
+    let auth = &decision.auth;
     // A pending session is "signed in" for Clerk's request state: no headers.
     let AuthState::SignedOut(s) = auth.state() else {
         return;
+    };
+    let status = match &decision.browser {
+        Some(b) if b.handshake => "handshake",
+        _ => "signed-out",
     };
     if s.reason == Reason::SessionPending {
         return;
@@ -349,8 +378,30 @@ fn add_auth_headers(headers: &mut HeaderMap, auth: &Auth) {
     );
     headers.insert(
         HeaderName::from_static(AUTH_STATUS_HEADER),
-        HeaderValue::from_static("signed-out"),
+        HeaderValue::from_static(status),
     );
+}
+
+/// The browser flow's headers on a response: `Set-Cookie` lines appended, the others set.
+fn add_browser_headers(headers: &mut HeaderMap, decision: &Decision) {
+    let Some(b) = &decision.browser else {
+        return;
+    };
+    for (name, value) in &b.headers {
+        if name == header::SET_COOKIE {
+            headers.append(name.clone(), value.clone());
+        } else {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
+}
+
+/// Every header the decision puts on a response.
+fn add_decision_headers(headers: &mut HeaderMap, opts: &Options, decision: &Decision) {
+    add_browser_headers(headers, decision);
+    if opts.auth_headers {
+        add_auth_headers(headers, decision);
+    }
 }
 
 /// The error a signed-in request fails the route's check with, if it does.
@@ -396,8 +447,35 @@ async fn decide(opts: &Options, req: &ServiceRequest, header_cache_missed: bool)
         headers: req.headers(),
         scheme: if app.secure() { "https" } else { "http" },
         default_host: app.host(),
+        path_and_query: req.uri().path_and_query().map_or("/", |p| p.as_str()),
     };
     authenticate(config.authenticator(), &parts).await
+}
+
+/// Where a strict middleware sends a signed-out page navigation, when it does.
+fn sign_in_redirect(opts: &Options, req: &ServiceRequest, decision: &Decision) -> Option<String> {
+    if !opts.sign_in_redirect || decision.auth.is_signed_in() {
+        return None;
+    }
+    if decision
+        .auth
+        .reason()
+        .is_some_and(Reason::is_key_source_outage)
+    {
+        return None;
+    }
+    let app = req.app_config();
+    let parts = RequestParts {
+        accepts: &opts.accepts,
+        is_get: req.method() == actix_web::http::Method::GET,
+        header_cache_missed: false,
+        query: req.query_string(),
+        headers: req.headers(),
+        scheme: if app.secure() { "https" } else { "http" },
+        default_host: app.host(),
+        path_and_query: req.uri().path_and_query().map_or("/", |p| p.as_str()),
+    };
+    crate::browser::sign_in_location(opts.config.authenticator(), &parts)
 }
 
 /// The hook's response, with the protocol headers of the default one where it has none.
@@ -467,6 +545,20 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: 'static,
 {
+    if decision.browser.as_ref().is_some_and(|b| b.redirects()) {
+        // Clerk's middleware answers the handshake (or a sync redirect) itself.
+        let mut res = HttpResponse::TemporaryRedirect().finish();
+        add_decision_headers(res.headers_mut(), &opts, &decision);
+        return Ok(req.into_response(res).map_into_right_body());
+    }
+    if let Some(location) = sign_in_redirect(&opts, &req, &decision) {
+        let mut res = HttpResponse::TemporaryRedirect()
+            .insert_header((header::LOCATION, location))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish();
+        add_decision_headers(res.headers_mut(), &opts, &decision);
+        return Ok(req.into_response(res).map_into_right_body());
+    }
     let error = to_error(&decision).or_else(|| check_requirement(&opts, &decision.auth));
     let reject = match &error {
         Some(ClerkError::KeysUnavailable { .. }) => strict || opts.on_error.is_some(),
@@ -482,27 +574,24 @@ where
             }
             None => ServiceResponse::from_err(err, http_req),
         };
-        if opts.auth_headers {
-            add_auth_headers(res.headers_mut(), &decision.auth);
-        }
+        add_decision_headers(res.headers_mut(), &opts, &decision);
         return Ok(res.map_into_right_body());
     }
-    let auth = decision.auth;
-    req.extensions_mut().insert(auth.clone());
+    req.extensions_mut().insert(decision.auth.clone());
     // A handler's `Err` comes back as a response (with the error attached); an `Err` here is
-    // an inner middleware's. Either way a signed-out answer carries the headers.
+    // an inner middleware's. Either way the answer carries the decision's headers.
     let mut res = match service.call(req).await {
         Ok(res) => res,
-        Err(e) if opts.auth_headers && !auth.is_signed_in() => {
+        Err(e) => {
             let mut headers = HeaderMap::new();
-            add_auth_headers(&mut headers, &auth);
+            add_decision_headers(&mut headers, &opts, &decision);
+            if headers.is_empty() {
+                return Err(e);
+            }
             return Err(WithAuthHeaders { inner: e, headers }.into());
         }
-        Err(e) => return Err(e),
     };
-    if opts.auth_headers {
-        add_auth_headers(res.headers_mut(), &auth);
-    }
+    add_decision_headers(res.headers_mut(), &opts, &decision);
     Ok(res.map_into_left_body())
 }
 
@@ -533,7 +622,11 @@ impl ResponseError for WithAuthHeaders {
     fn error_response(&self) -> HttpResponse {
         let mut res = self.inner.error_response();
         for (name, value) in &self.headers {
-            res.headers_mut().insert(name.clone(), value.clone());
+            if name == header::SET_COOKIE {
+                res.headers_mut().append(name.clone(), value.clone());
+            } else {
+                res.headers_mut().insert(name.clone(), value.clone());
+            }
         }
         res
     }
@@ -603,7 +696,7 @@ where
             .filter(|a| a.decided_by() == id)
             .cloned();
         if let Some(auth) = earlier {
-            return decided(service, opts, strict, req, Decision { auth });
+            return decided(service, opts, strict, req, Decision::new(auth));
         }
         // The common request: a token the cache holds, signed in. Decided without waiting,
         // and the application's future is returned as it is.

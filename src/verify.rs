@@ -142,7 +142,7 @@ pub(crate) fn has_non_session_category(decoded: Option<&DecodedJwt<'_>>) -> bool
 }
 
 /// `String(kid)`, the way Clerk looks the key up.
-fn kid_text(header: &Value) -> Cow<'_, str> {
+pub(crate) fn kid_text(header: &Value) -> Cow<'_, str> {
     match prop_opt(header, "kid") {
         None => Cow::Borrowed("undefined"),
         Some(Value::String(s)) => Cow::Borrowed(s),

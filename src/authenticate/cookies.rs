@@ -20,6 +20,10 @@ pub(crate) struct ClerkCookies<'c> {
     pub(crate) client_uat_sfx: Option<Cow<'c, str>>,
     pub(crate) db_jwt_sfx: Option<Cow<'c, str>>,
     pub(crate) redirect_count: Option<Cow<'c, str>>,
+    pub(crate) handshake: Option<Cow<'c, str>>,
+    pub(crate) handshake_nonce: Option<Cow<'c, str>>,
+    /// `__refresh_<suffix>` (the plain `__refresh` is never read).
+    pub(crate) refresh_sfx: Option<Cow<'c, str>>,
 }
 
 fn percent_decode(value: &str) -> Cow<'_, str> {
@@ -62,6 +66,20 @@ impl<'c> ClerkCookies<'c> {
         }
     }
 
+    /// Whether the request returns from a handshake: `__clerk_handshake_nonce` or
+    /// `__clerk_handshake`, in the query or as a cookie.
+    pub(crate) fn has_handshake_return(&self, query: &str) -> bool {
+        present(&self.handshake_nonce).is_some()
+            || present(&self.handshake).is_some()
+            || (query.contains("__clerk_handshake")
+                || query.contains("%5F")
+                || query.contains("%5f"))
+                && (super::origin::query_param(query, "__clerk_handshake_nonce")
+                    .is_some_and(|v| !v.is_empty())
+                    || super::origin::query_param(query, "__clerk_handshake")
+                        .is_some_and(|v| !v.is_empty()))
+    }
+
     /// The `cookie` package's parser, keeping only Clerk's names.
     pub(crate) fn parse(header: &'c str, suffix: Option<&str>) -> Self {
         let mut out = ClerkCookies::default();
@@ -83,11 +101,14 @@ impl<'c> ClerkCookies<'c> {
                 "__client_uat" => &mut out.client_uat,
                 "__clerk_db_jwt" => &mut out.db_jwt,
                 "__clerk_redirect_count" => &mut out.redirect_count,
+                "__clerk_handshake" => &mut out.handshake,
+                "__clerk_handshake_nonce" => &mut out.handshake_nonce,
                 _ => match (suffix, name.rsplit_once('_')) {
                     (Some(sfx), Some((base, s))) if s == sfx => match base {
                         "__session" => &mut out.session_sfx,
                         "__client_uat" => &mut out.client_uat_sfx,
                         "__clerk_db_jwt" => &mut out.db_jwt_sfx,
+                        "__refresh" => &mut out.refresh_sfx,
                         _ => {
                             index = end + 1;
                             continue;

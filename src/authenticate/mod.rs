@@ -11,6 +11,7 @@ use actix_web::http::header::{HeaderMap, HeaderValue, AUTHORIZATION, COOKIE};
 use serde_json::Value;
 
 use crate::auth::{Auth, SignedOutKind, TokenCarrier};
+use crate::browser::{self, BrowserAnswer, BrowserFlow, PageRequest};
 use crate::cache::{Lookup, TokenCache};
 use crate::error::Reason;
 use crate::instance::{InstanceType, PublishableKey};
@@ -46,6 +47,8 @@ pub(crate) struct Authenticator {
     pub cache: Option<TokenCache>,
     /// Verifies opaque machine tokens (when a secret or machine secret key is configured).
     pub machines: Option<OpaqueVerifier>,
+    /// Page navigations: refresh, the handshake, satellites (contract §13).
+    pub browser: BrowserFlow,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -68,17 +71,28 @@ pub(crate) struct RequestParts<'r> {
     pub scheme: &'r str,
     /// The server's own host, used when the request has no `Host` header.
     pub default_host: &'r str,
+    /// The request target's path and query, as received.
+    pub path_and_query: &'r str,
 }
 
-/// The outcome of one request (a key-source outage carries its `Retry-After` in the [`Auth`]).
+/// The outcome of one request (a key-source outage carries its `Retry-After` in the [`Auth`]),
+/// and what the browser flow adds to the answer (a `307`, `Set-Cookie` lines).
 pub(crate) struct Decision {
     pub auth: Auth,
+    pub browser: Option<Box<BrowserAnswer>>,
+}
+
+impl Decision {
+    pub(crate) fn new(auth: Auth) -> Self {
+        Decision {
+            auth,
+            browser: None,
+        }
+    }
 }
 
 fn signed_out(reason: Reason, message: String, carrier: Option<TokenCarrier>) -> Decision {
-    Decision {
-        auth: Auth::signed_out(reason, message, carrier),
-    }
+    Decision::new(Auth::signed_out(reason, message, carrier))
 }
 
 /// `handleSessionTokenError`: a verification failure as the request's outcome.
@@ -102,7 +116,7 @@ fn from_failure(f: Failure, carrier: TokenCarrier, is_get: bool) -> Decision {
             if let Some(secs) = retry_after_secs {
                 auth.set_retry_after(secs);
             }
-            Decision { auth }
+            Decision::new(auth)
         }
     }
 }
@@ -129,7 +143,7 @@ fn cached(
     );
     let decision = match lookup {
         Lookup::Miss => return None,
-        Lookup::Hit(Ok(auth)) => Decision { auth },
+        Lookup::Hit(Ok(auth)) => Decision::new(auth),
         Lookup::Hit(Err(f)) => from_failure(f, carrier, is_get),
         Lookup::IatBeforeClientUat => signed_out(
             Reason::SessionTokenIatBeforeClientUat,
@@ -176,15 +190,13 @@ impl Authenticator {
             return CacheAnswer::NotLookedUp;
         }
         match machines.cached(kind, token) {
-            Some(Ok(auth)) => CacheAnswer::Decided(Decision { auth }),
-            Some(Err(f)) => CacheAnswer::Decided(Decision {
-                auth: Auth::signed_out_as(
-                    SignedOutKind::Machine(kind),
-                    f.reason,
-                    f.message,
-                    f.retry_after_secs,
-                ),
-            }),
+            Some(Ok(auth)) => CacheAnswer::Decided(Decision::new(auth)),
+            Some(Err(f)) => CacheAnswer::Decided(Decision::new(Auth::signed_out_as(
+                SignedOutKind::Machine(kind),
+                f.reason,
+                f.message,
+                f.retry_after_secs,
+            ))),
             None => CacheAnswer::NotLookedUp,
         }
     }
@@ -204,6 +216,15 @@ impl Authenticator {
             return CacheAnswer::NotLookedUp;
         };
         match cached(self, token, TokenCarrier::Header, 0.0, is_get) {
+            // An expired or not-yet-valid token may be refreshed or handshaked: the full flow.
+            Some(d)
+                if self.browser.enabled
+                    && d.auth
+                        .reason()
+                        .is_some_and(crate::browser::handshake_reason) =>
+            {
+                CacheAnswer::NotLookedUp
+            }
             Some(decision) => CacheAnswer::Decided(decision),
             None => CacheAnswer::Missed,
         }
@@ -235,7 +256,7 @@ async fn verify_session(
             if let Some(cache) = &cfg.cache {
                 cache.insert(token, verified.times, &auth, verified.key_generation);
             }
-            Decision { auth }
+            Decision::new(auth)
         }
         Err(f) => from_failure(f, carrier, is_get),
     }
@@ -248,8 +269,51 @@ fn warn_cookie_without_azp() {
     });
 }
 
-/// Decides one request.
+/// The `Cookie` header as one text (several lines joined with `"; "`).
+pub(crate) fn cookie_header(headers: &HeaderMap) -> Cow<'_, str> {
+    let mut values = headers.get_all(COOKIE);
+    match (values.next(), values.next()) {
+        (None, _) => Cow::Borrowed(""),
+        (Some(one), None) => header_text(one),
+        (Some(first), Some(second)) => {
+            let mut joined = header_text(first).into_owned();
+            for v in std::iter::once(second).chain(values) {
+                joined.push_str("; ");
+                joined.push_str(&header_text(v));
+            }
+            Cow::Owned(joined)
+        }
+    }
+}
+
+/// Decides one request: the API decision, then what the browser flow adds to it (§13).
 pub(crate) async fn authenticate(cfg: &Authenticator, req: &RequestParts<'_>) -> Decision {
+    let decision = authenticate_api(cfg, req).await;
+    let flow_applies = cfg.browser.enabled
+        && cfg.publishable_key.is_some()
+        && decision.browser.is_none()
+        && decision
+            .auth
+            .reason()
+            .is_some_and(browser::handshake_reason);
+    if !flow_applies {
+        return decision;
+    }
+    let cookie_text = cookie_header(req.headers);
+    let mut lines = req.headers.get_all(AUTHORIZATION);
+    let authorization = match (lines.next(), lines.next()) {
+        (Some(v), None) => Some(header_text(v)),
+        _ => None,
+    };
+    let token = authorization
+        .as_deref()
+        .map(trim_sp_tab)
+        .and_then(header_token);
+    browser::after(cfg, req, &cookie_text, token, decision).await
+}
+
+/// The request decided as an API request (no browser flow but the handshake return).
+async fn authenticate_api(cfg: &Authenticator, req: &RequestParts<'_>) -> Decision {
     let mut lines = req.headers.get_all(AUTHORIZATION);
     let authorization = lines.next().map(header_text);
     if lines.next().is_some() {
@@ -267,21 +331,7 @@ pub(crate) async fn authenticate(cfg: &Authenticator, req: &RequestParts<'_>) ->
     } else if let Some(token) = token {
         return authenticate_header(cfg, token, req.is_get, req.header_cache_missed, None).await;
     }
-    let cookie_text: Cow<'_, str> = {
-        let mut values = req.headers.get_all(COOKIE);
-        match (values.next(), values.next()) {
-            (None, _) => Cow::Borrowed(""),
-            (Some(one), None) => header_text(one),
-            (Some(first), Some(second)) => {
-                let mut joined = header_text(first).into_owned();
-                for v in std::iter::once(second).chain(values) {
-                    joined.push_str("; ");
-                    joined.push_str(&header_text(v));
-                }
-                Cow::Owned(joined)
-            }
-        }
-    };
+    let cookie_text = cookie_header(req.headers);
     authenticate_cookies(cfg, &cookie_text, req).await
 }
 
@@ -302,18 +352,21 @@ async fn machine_dispatch(
             None => TokenKind::SessionToken,
         };
         if !accepts.accepts(asked) {
-            return Some(Decision {
-                auth: Auth::signed_out_as(
-                    SignedOutKind::InvalidToken,
-                    Reason::TokenTypeMismatch,
-                    String::new(),
-                    None,
-                ),
-            });
+            return Some(Decision::new(Auth::signed_out_as(
+                SignedOutKind::InvalidToken,
+                Reason::TokenTypeMismatch,
+                String::new(),
+                None,
+            )));
         }
     }
-    let mismatch = |k: TokenKind, reason: Reason| Decision {
-        auth: Auth::signed_out_as(SignedOutKind::Machine(k), reason, String::new(), None),
+    let mismatch = |k: TokenKind, reason: Reason| {
+        Decision::new(Auth::signed_out_as(
+            SignedOutKind::Machine(k),
+            reason,
+            String::new(),
+            None,
+        ))
     };
     match (token, accepts) {
         (Some(t), Accepts::Any | Accepts::List(_)) => {
@@ -348,13 +401,13 @@ async fn verify_machine(
     token: &str,
     decoded: Option<&DecodedJwt<'_>>,
 ) -> Decision {
-    let failed = |k: TokenKind, f: OpaqueFailure| Decision {
-        auth: Auth::signed_out_as(
+    let failed = |k: TokenKind, f: OpaqueFailure| {
+        Decision::new(Auth::signed_out_as(
             SignedOutKind::Machine(k),
             f.reason,
             f.message,
             f.retry_after_secs,
-        ),
+        ))
     };
     if jwt::is_jwt_format(token) {
         let Some(d) = decoded else {
@@ -381,7 +434,7 @@ async fn verify_machine(
         .verify(kind, token, &cfg.verifier.rules.audience)
         .await
     {
-        Ok(auth) => Decision { auth },
+        Ok(auth) => Decision::new(auth),
         Err(f) => failed(kind, f),
     }
 }
@@ -454,9 +507,7 @@ async fn verify_machine_jwt(
             .map_err(|f| (kind, f))?;
         MachineAuth::from_oauth_claims(claims)
     };
-    Ok(Decision {
-        auth: Auth::machine_token(machine),
-    })
+    Ok(Decision::new(Auth::machine_token(machine)))
 }
 
 /// Clerk's JWT category of M2M tokens.
@@ -567,8 +618,33 @@ async fn authenticate_cookies(
         .publishable_key
         .as_ref()
         .is_some_and(|p| p.instance == InstanceType::Development);
+    let flow = &cfg.browser;
+    if flow.enabled && with_pk && cookies.has_handshake_return(req.query) {
+        let page = PageRequest::new(cfg, req, cookie_text);
+        if let Some(decision) = browser::handshake::resolve_return(cfg, req, &page).await {
+            return decision;
+        }
+    }
+    if flow.is_satellite
+        && req.is_get
+        && browser::url::header_joined(req.headers, "sec-fetch-dest").as_deref() == Some("document")
+    {
+        let synced = query_param(req.query, "__clerk_synced");
+        let needs_sync = synced.as_deref() == Some("false");
+        if synced.as_deref() != Some("true") {
+            let has_cookies = session.is_some() || has_uat;
+            if !flow.satellite_auto_sync && !has_cookies && !needs_sync {
+                return signed_out(Reason::SessionTokenAndUatMissing, String::new(), None);
+            }
+            if !has_cookies || needs_sync {
+                return signed_out(Reason::SatelliteCookieNeedsSyncing, String::new(), None);
+            }
+        }
+    }
     if dev {
-        if query_param(req.query, "__clerk_redirect_url").is_some_and(|v| !v.is_empty()) {
+        if !flow.is_satellite
+            && query_param(req.query, "__clerk_redirect_url").is_some_and(|v| !v.is_empty())
+        {
             return signed_out(Reason::PrimaryRespondsToSyncing, String::new(), None);
         }
         let query_db = query_param(req.query, "__clerk_db_jwt");
@@ -627,7 +703,8 @@ fn after_cookie_verification(
 ) -> Decision {
     let verified = matches!(decision.auth.reason(), None | Some(Reason::SessionPending));
     if verified
-        && cross_origin_navigation(cfg.publishable_key.as_ref(), req, cookies.redirect_count())
+        && !cfg.browser.is_satellite
+        && cross_origin_navigation(cfg, req, cookies.redirect_count())
     {
         return signed_out(
             Reason::PrimaryDomainCrossOriginSync,

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use actix_web::http::header::HeaderMap;
 
 use super::RequestParts;
-use crate::instance::{InstanceType, PublishableKey};
+use crate::instance::InstanceType;
 
 /// `application/x-www-form-urlencoded` decoding, as `URLSearchParams` does it.
 fn form_decode(s: &str) -> Cow<'_, str> {
@@ -101,10 +101,11 @@ fn request_origin(req: &RequestParts<'_>) -> Option<String> {
 /// Clerk's `shouldForceHandshakeForCrossDomain`: a signed-in cookie request that is a GET
 /// document navigation from another origin (not Clerk's own pages) gets a handshake redirect.
 pub(crate) fn cross_origin_navigation(
-    publishable_key: Option<&PublishableKey>,
+    cfg: &super::Authenticator,
     req: &RequestParts<'_>,
     redirect_count: f64,
 ) -> bool {
+    let publishable_key = cfg.publishable_key.as_ref();
     if !req.is_get
         || header_str(req.headers, "sec-fetch-dest") != Some("document")
         || redirect_count != 0.0
@@ -117,17 +118,28 @@ pub(crate) fn cross_origin_navigation(
     let Some(referrer_origin) = url_origin(referrer) else {
         return false;
     };
-    match request_origin(req) {
-        Some(origin) if origin != referrer_origin => {}
+    let origin = match request_origin(req) {
+        Some(origin) if origin != referrer_origin => origin,
         _ => return false,
-    }
+    };
     let referrer_host = referrer_origin.split_once("://").map_or("", |(_, h)| h);
     let referrer_host = referrer_host
         .rsplit_once(':')
         .map_or(referrer_host, |(h, _)| h);
     if let Some(pk) = publishable_key {
-        let fapi = pk.frontend_api.to_ascii_lowercase();
-        if referrer_host == fapi {
+        let fapi = cfg
+            .browser
+            .frontend_api(pk, Some(&origin))
+            .to_ascii_lowercase();
+        let fapi_host = if fapi.starts_with("http") {
+            ::url::Url::parse(&fapi)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default()
+        } else {
+            fapi.clone()
+        };
+        if referrer_host == fapi_host {
             return false;
         }
         if pk.instance == InstanceType::Development {
@@ -147,19 +159,8 @@ pub(crate) fn cross_origin_navigation(
                 return false;
             }
         }
-        let accounts = if let Some(rest) = fapi.strip_prefix("clerk.accountsstage.") {
-            format!("accountsstage.{rest}")
-        } else if let Some(i) = fapi.find("clerk.accounts.").or_else(|| fapi.find("clerk.")) {
-            let len = if fapi[i..].starts_with("clerk.accounts.") {
-                "clerk.accounts.".len()
-            } else {
-                "clerk.".len()
-            };
-            format!("{}accounts.{}", &fapi[..i], &fapi[i + len..])
-        } else {
-            fapi.clone()
-        };
-        if url_origin(&format!("https://{accounts}")).as_deref() == Some(referrer_origin.as_str()) {
+        let accounts = crate::browser::accounts_base_url(&fapi);
+        if url_origin(&accounts).as_deref() == Some(referrer_origin.as_str()) {
             return false;
         }
     }

@@ -21,12 +21,12 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
 use quick_cache::sync::Cache;
 use serde_json::{json, Value};
 
 use super::{MachineAuth, TokenKind};
 use crate::auth::Auth;
+use crate::backend_api::{self, CallBound};
 use crate::error::Reason;
 use crate::secret::Secret;
 
@@ -91,12 +91,6 @@ struct Answer {
     until: Instant,
 }
 
-/// Starts per second, refilled continuously.
-struct RateBound {
-    tokens: f64,
-    last: Instant,
-}
-
 /// See the module docs.
 pub(crate) struct OpaqueVerifier {
     api_url: String,
@@ -105,8 +99,7 @@ pub(crate) struct OpaqueVerifier {
     opts: OpaqueOptions,
     /// One per kind, by token text.
     caches: [Cache<String, Answer>; 3],
-    in_flight: tokio::sync::Semaphore,
-    rate: Mutex<RateBound>,
+    bound: CallBound,
     calls: AtomicU64,
 }
 
@@ -141,11 +134,7 @@ impl OpaqueVerifier {
             api_url,
             secret_key,
             machine_secret_key,
-            in_flight: tokio::sync::Semaphore::new(opts.max_concurrent.max(1)),
-            rate: Mutex::new(RateBound {
-                tokens: f64::from(opts.max_per_second),
-                last: Instant::now(),
-            }),
+            bound: CallBound::new(opts.max_concurrent, opts.max_per_second),
             caches: [cache(), cache(), cache()],
             calls: AtomicU64::new(0),
             opts,
@@ -196,54 +185,23 @@ impl OpaqueVerifier {
         }
     }
 
-    /// Takes a start from the per-second bound.
-    fn take_rate(&self) -> bool {
-        let mut r = self.rate.lock();
-        let now = Instant::now();
-        let per_second = f64::from(self.opts.max_per_second);
-        r.tokens =
-            (r.tokens + now.duration_since(r.last).as_secs_f64() * per_second).min(per_second);
-        r.last = now;
-        if r.tokens >= 1.0 {
-            r.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-
     async fn call(&self, kind: TokenKind, token: &str, audience: &[String]) -> Answer {
         let now = Instant::now();
         let brief = |outcome: Result<Auth, OpaqueFailure>, ttl: Duration| Answer {
             outcome,
             until: now + ttl,
         };
-        let Ok(_permit) = self.in_flight.try_acquire() else {
+        let Some(_permit) = self.bound.try_start() else {
             tracing::warn!(
                 kind = kind.as_str(),
-                "clerk: machine token verifications at their concurrency bound"
+                "clerk: machine token verifications at their bound"
             );
             return brief(Err(bound_reached()), Duration::ZERO);
         };
-        if !self.take_rate() {
-            tracing::warn!(
-                kind = kind.as_str(),
-                "clerk: machine token verifications at their rate bound"
-            );
-            return brief(Err(bound_reached()), Duration::ZERO);
-        }
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let result = tokio::time::timeout(self.opts.timeout, self.post(kind, token)).await;
-        let outcome = match result {
-            Err(_) => {
-                tracing::warn!(
-                    kind = kind.as_str(),
-                    "clerk: machine token verification timed out"
-                );
-                Err(OpaqueFailure::outage("Unexpected error", None))
-            }
-            Ok(Err(failure)) => Err(failure),
-            Ok(Ok((status, json, body))) => read_answer(kind, status, json, &body, audience),
+        let outcome = match self.post(kind, token).await {
+            Err(failure) => Err(failure),
+            Ok(a) => read_answer(kind, a.status, a.json, &a.body, audience),
         };
         let ttl = match &outcome {
             Ok(machine) => self.opts.ttl.min(time_left(machine.expiration)),
@@ -271,7 +229,7 @@ impl OpaqueVerifier {
         &self,
         kind: TokenKind,
         token: &str,
-    ) -> Result<(u16, bool, Vec<u8>), OpaqueFailure> {
+    ) -> Result<backend_api::Answer, OpaqueFailure> {
         let (path, body, key) = match kind {
             TokenKind::ApiKey => (
                 "api_keys/verify",
@@ -301,49 +259,17 @@ impl OpaqueVerifier {
             ));
         };
         let url = format!("{}/{path}", self.api_url);
-        let client = worker_client();
-        let mut res = client
-            .post(&url)
-            .timeout(self.opts.timeout)
-            .bearer_auth(key.expose())
-            .insert_header(("Accept", "application/json"))
-            .send_json(&body)
-            .await
-            .map_err(|e| {
-                tracing::warn!(url = %url, error = %e, "clerk: machine token verification request failed");
-                OpaqueFailure::outage("Unexpected error", None)
-            })?;
-        let status = res.status().as_u16();
-        // Clerk's client reads the body as JSON only for exactly `application/json`.
-        let json = res
-            .headers()
-            .get("content-type")
-            .is_some_and(|v| v.as_bytes() == b"application/json");
-        let body = res.body().limit(MAX_ANSWER_BODY).await.map_err(|e| {
-            tracing::warn!(url = %url, status, error = %e, "clerk: machine token verification answer unreadable");
-            OpaqueFailure::outage("Unexpected error", Some(status))
-        })?;
-        Ok((status, json, body.to_vec()))
+        backend_api::call(
+            awc::http::Method::POST,
+            &url,
+            key,
+            Some(&body),
+            self.opts.timeout,
+            MAX_ANSWER_BODY,
+        )
+        .await
+        .map_err(|_| OpaqueFailure::outage("Unexpected error", None))
     }
-}
-
-/// The HTTP client of this worker (awc clients are per thread), kept so that verifications
-/// reuse connections to the Backend API instead of a new TCP and TLS handshake each time.
-fn worker_client() -> awc::Client {
-    thread_local! {
-        static CLIENT: std::cell::OnceCell<awc::Client> = const { std::cell::OnceCell::new() };
-    }
-    CLIENT.with(|c| {
-        c.get_or_init(|| {
-            let mut connector = awc::Connector::new();
-            match crate::keys::fetch::tls_config() {
-                Some(tls) => connector = connector.rustls_0_23(tls),
-                None => tracing::error!("clerk: no TLS configuration for Backend API calls"),
-            }
-            awc::Client::builder().connector(connector).finish()
-        })
-        .clone()
-    })
 }
 
 fn bound_reached() -> OpaqueFailure {
