@@ -259,7 +259,8 @@ pub(super) struct Shared {
 ///
 /// For browser sessions it also plays the two Backend API calls of Clerk's page flow: the
 /// handshake payload of a nonce (`GET /v1/clients/handshake_payload`,
-/// [`handshake_nonce`](Self::handshake_nonce)) and session refresh
+/// [`handshake_nonce`](Self::handshake_nonce); a [`TestFrontendApi`](super::TestFrontendApi)
+/// registers them as a browser's handshake passes through it) and session refresh
 /// (`POST /v1/sessions/{sid}/refresh`, [`refresh_token`](Self::refresh_token)).
 ///
 /// ```

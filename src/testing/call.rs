@@ -6,10 +6,12 @@ use super::backend::header_text;
 
 /// One request received by a stand-in's browser-session endpoints: the Backend API's
 /// handshake payload ([`TestBackendApi::handshake_payload_calls`]) and session refresh
-/// ([`TestBackendApi::refresh_calls`]).
+/// ([`TestBackendApi::refresh_calls`]), the Frontend API's handshake
+/// ([`TestFrontendApi::handshake_calls`]).
 ///
 /// [`TestBackendApi::handshake_payload_calls`]: super::TestBackendApi::handshake_payload_calls
 /// [`TestBackendApi::refresh_calls`]: super::TestBackendApi::refresh_calls
+/// [`TestFrontendApi::handshake_calls`]: super::TestFrontendApi::handshake_calls
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiCall {
     /// The method, e.g. `GET`.

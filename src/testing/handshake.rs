@@ -112,8 +112,9 @@ impl TestBackendApi {
     /// Registers `directives` (`Set-Cookie` strings) and returns a fresh random nonce that
     /// `GET /v1/clients/handshake_payload?nonce=<nonce>` resolves to
     /// `{"directives": directives}`, as long as the stand-in runs (a nonce is not single-use:
-    /// two clients may resolve it): the payload a browser brings back from a handshake, or a
-    /// hand-made one (no session cookie, a token signed by another key, odd cookie strings…).
+    /// two clients may resolve it). A [`TestFrontendApi`](super::TestFrontendApi) registers
+    /// one per handshake; call this directly for hand-made payloads (no session cookie, a
+    /// token signed by another key, odd cookie strings…).
     pub fn handshake_nonce(&self, directives: Vec<String>) -> String {
         self.shared.handshake.register(directives)
     }

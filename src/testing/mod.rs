@@ -64,6 +64,10 @@
 //!   tokens it issued ([`MachineTokenBuilder`]; revocation), hit counters, outages; and the
 //!   Backend API calls of Clerk's page flow: handshake payloads of nonces, session refresh
 //!   for the refresh tokens it issued.
+//! - [`TestFrontendApi`]: an instance's Frontend API on 127.0.0.1, the browser side of the
+//!   handshake: signed in as a user or signed out, it answers a configuration's handshake
+//!   redirect with a nonce the [`TestBackendApi`] resolves, so that a page's whole round trip
+//!   (expired cookie, redirect, handshake, signed in again) runs offline.
 //! - [`signed_in_auth`], [`signed_out_auth`], [`SessionTokenBuilder::to_auth`],
 //!   [`MachineTokenBuilder::to_auth`]: [`Auth`](crate::Auth) values for calling handlers
 //!   directly.
@@ -82,6 +86,7 @@
 mod auth;
 mod backend;
 mod call;
+mod frontend;
 mod handshake;
 mod instance;
 mod key;
@@ -96,6 +101,7 @@ pub use backend::{
     VerifyAnswer, VerifyCall, VerifyEndpoint,
 };
 pub use call::ApiCall;
+pub use frontend::TestFrontendApi;
 pub use instance::{TestInstance, TestInstanceBuilder};
 pub use key::{b64url, TestKey};
 pub use machine::MachineTokenBuilder;

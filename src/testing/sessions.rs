@@ -18,8 +18,8 @@ use super::instance::TestInstance;
 use super::random_hex;
 use super::request::unverified_claims;
 
-/// How long the session tokens minted by the browser-session stand-ins last (refreshed
-/// tokens): 60 seconds, as Clerk's.
+/// How long the session tokens minted by the browser-session stand-ins last (a refreshed
+/// token, a [`TestFrontendApi`](super::TestFrontendApi) handshake's): 60 seconds, as Clerk's.
 pub const BROWSER_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 
 /// The error code of a refresh the stand-in refuses (unknown or revoked refresh token, a
