@@ -1,4 +1,8 @@
 //! [`TestBackendApi`]: a local server playing Clerk's Backend API (127.0.0.1, port 0).
+//!
+//! One server, one file per resource: the JWKS and the machine-token verify endpoints here,
+//! the handshake payload in [`handshake`](super::handshake), session refresh in
+//! [`sessions`](super::sessions).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -9,8 +13,10 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
+use super::handshake::HandshakeState;
 use super::instance::TestInstance;
 use super::machine::MachineTokenBuilder;
+use super::sessions::SessionsState;
 use super::{TEST_MACHINE_SECRET_KEY, TEST_SECRET_KEY};
 use crate::config::{ClerkConfig, ClerkConfigBuilder};
 
@@ -74,7 +80,8 @@ impl VerifyEndpoint {
     }
 }
 
-/// What a verify endpoint answers for one registered token.
+/// What a verify endpoint answers for one registered token (and the refresh endpoint for one
+/// registered refresh token, [`TestBackendApi::register_refresh`]).
 #[derive(Clone, Debug)]
 pub enum VerifyAnswer {
     /// `200`, `Content-Type: application/json`, this body.
@@ -182,8 +189,8 @@ pub fn oauth_token_body(
 /// An outage of the Backend API, switched on and off while the server runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outage {
-    /// Every request (JWKS and verify) is answered with this status and a Clerk-style error
-    /// body (with `Retry-After: 1`).
+    /// Every request (JWKS, verify, handshake payload, refresh) is answered with this status
+    /// and a Clerk-style error body (with `Retry-After: 1`).
     Status(u16),
     /// Every request hangs.
     Hang,
@@ -227,15 +234,20 @@ pub(crate) struct VerifyState {
 
 /// The shared state of one server, handed to each (re)start.
 #[derive(Clone)]
-struct Shared {
+pub(super) struct Shared {
     hits: Arc<AtomicU64>,
     mode: Arc<Mutex<JwksMode>>,
-    /// Accepted JWKS keys; `None` accepts any.
+    /// Accepted secret keys of the JWKS, handshake-payload and refresh endpoints; `None`
+    /// accepts any.
     jwks_keys: Arc<Mutex<Option<Vec<String>>>>,
     last_auth: Arc<Mutex<Option<String>>>,
     delay: Arc<Mutex<Duration>>,
     outage: Arc<Mutex<Option<Outage>>>,
     verify: Arc<VerifyState>,
+    /// The instance it was started for (signs refreshed session tokens, names cookies).
+    pub(super) instance: Option<TestInstance>,
+    pub(super) handshake: Arc<HandshakeState>,
+    pub(super) sessions: Arc<SessionsState>,
 }
 
 /// A local HTTP server playing Clerk's Backend API on 127.0.0.1 (port 0), on a thread and
@@ -244,6 +256,12 @@ struct Shared {
 /// [`m2m_token`](Self::m2m_token), [`oauth_token`](Self::oauth_token)) or registered
 /// ([`register`](Self::register)); an unknown token is Clerk's `404`. It counts hits, records
 /// every verify call, and has switchable [`Outage`]s. It stops when dropped.
+///
+/// For browser sessions it also plays the two Backend API calls of Clerk's page flow: the
+/// handshake payload of a nonce (`GET /v1/clients/handshake_payload`,
+/// [`handshake_nonce`](Self::handshake_nonce); a [`TestFrontendApi`](super::TestFrontendApi)
+/// registers them as a browser's handshake passes through it) and session refresh
+/// (`POST /v1/sessions/{sid}/refresh`, [`refresh_token`](Self::refresh_token)).
 ///
 /// ```
 /// use actix_clerk::testing::{TestBackendApi, TestInstance, TestRequestExt as _};
@@ -273,8 +291,7 @@ struct Shared {
 /// ```
 pub struct TestBackendApi {
     url: String,
-    shared: Shared,
-    instance: Option<TestInstance>,
+    pub(super) shared: Shared,
     port: u16,
     handle: Mutex<Option<actix_web::dev::ServerHandle>>,
 }
@@ -283,14 +300,16 @@ impl fmt::Debug for TestBackendApi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TestBackendApi")
             .field("url", &self.url)
-            .field("instance", &self.instance)
+            .field("instance", &self.shared.instance)
             .field("jwks_hits", &self.jwks_hits())
             .field("verify_hits", &self.verify_hits_total())
+            .field("handshake_payload_hits", &self.handshake_payload_hits())
+            .field("refresh_hits", &self.refresh_hits())
             .finish_non_exhaustive()
     }
 }
 
-fn header_text(req: &actix_web::HttpRequest, name: &str) -> Option<String> {
+pub(super) fn header_text(req: &actix_web::HttpRequest, name: &str) -> Option<String> {
     req.headers()
         .get(name)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
@@ -307,7 +326,7 @@ async fn hang() -> actix_web::HttpResponse {
 }
 
 /// The answer of an outage switched on, if any.
-async fn outage_answer(s: &Shared) -> Option<actix_web::HttpResponse> {
+pub(super) async fn outage_answer(s: &Shared) -> Option<actix_web::HttpResponse> {
     let outage = s.outage.lock().clone();
     match outage {
         Some(Outage::Status(code)) => Some(
@@ -336,18 +355,8 @@ async fn jwks_answer(s: Shared, req: actix_web::HttpRequest) -> actix_web::HttpR
     if let Some(res) = outage_answer(&s).await {
         return res;
     }
-    let accepted = s.jwks_keys.lock().clone();
-    if let Some(keys) = accepted {
-        let ok = authorization
-            .as_deref()
-            .and_then(|a| a.strip_prefix("Bearer "))
-            .is_some_and(|k| keys.iter().any(|want| want == k));
-        if !ok {
-            return HttpResponse::Unauthorized().json(clerk_errors(
-                "clerk_key_invalid",
-                "The provided Clerk Secret Key is invalid.",
-            ));
-        }
+    if let Some(res) = secret_key_rejected(&s, authorization.as_deref()) {
+        return res;
     }
     let mode = s.mode.lock().clone();
     match mode {
@@ -360,6 +369,25 @@ async fn jwks_answer(s: Shared, req: actix_web::HttpRequest) -> actix_web::HttpR
         JwksMode::InvalidJson => HttpResponse::Ok().body("{not json"),
         JwksMode::Empty => HttpResponse::Ok().json(json!({ "keys": [] })),
     }
+}
+
+/// Clerk's `401` `clerk_key_invalid` when the stand-in checks secret keys (started for an
+/// instance) and `authorization` is not `Bearer <an accepted key>`: the check of the JWKS,
+/// handshake-payload and refresh endpoints.
+pub(super) fn secret_key_rejected(
+    s: &Shared,
+    authorization: Option<&str>,
+) -> Option<actix_web::HttpResponse> {
+    let accepted = s.jwks_keys.lock().clone()?;
+    let ok = authorization
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .is_some_and(|k| accepted.iter().any(|want| want == k));
+    (!ok).then(|| {
+        actix_web::HttpResponse::Unauthorized().json(clerk_errors(
+            "clerk_key_invalid",
+            "The provided Clerk Secret Key is invalid.",
+        ))
+    })
 }
 
 /// Decrements the in-flight count when a verify request ends (answered or dropped).
@@ -432,22 +460,30 @@ async fn verify_answer(
     let answer = v.answers.lock().get(&key).cloned();
     match answer {
         None => HttpResponse::NotFound().json(clerk_errors("resource_not_found", "not found")),
-        Some(VerifyAnswer::Ok(body)) => HttpResponse::Ok().json(body),
-        Some(VerifyAnswer::Status(code, body)) => {
+        Some(answer) => registered_answer(answer).await,
+    }
+}
+
+/// The response of a registered [`VerifyAnswer`] (of a verify or the refresh endpoint).
+pub(super) async fn registered_answer(answer: VerifyAnswer) -> actix_web::HttpResponse {
+    use actix_web::HttpResponse;
+    match answer {
+        VerifyAnswer::Ok(body) => HttpResponse::Ok().json(body),
+        VerifyAnswer::Status(code, body) => {
             let mut res = HttpResponse::build(status_code(code));
             if code == 429 {
                 res.insert_header(("retry-after", "1"));
             }
             res.json(body)
         }
-        Some(VerifyAnswer::Raw {
+        VerifyAnswer::Raw {
             status,
             content_type,
             body,
-        }) => HttpResponse::build(status_code(status))
+        } => HttpResponse::build(status_code(status))
             .content_type(content_type)
             .body(body),
-        Some(VerifyAnswer::Hang) => hang().await,
+        VerifyAnswer::Hang => hang().await,
     }
 }
 
@@ -477,7 +513,9 @@ fn serve(listener: std::net::TcpListener, shared: Shared) -> actix_web::dev::Ser
                         }),
                     );
                 }
-                app
+                let (h, r) = (shared.clone(), shared.clone());
+                app.configure(move |cfg| super::handshake::routes(cfg, h))
+                    .configure(move |cfg| super::sessions::routes(cfg, r))
             })
             .workers(2)
             .disable_signals()
@@ -493,11 +531,13 @@ fn serve(listener: std::net::TcpListener, shared: Shared) -> actix_web::dev::Ser
 }
 
 impl TestBackendApi {
-    /// The Backend API of `instance`: its JWKS (rotation included), and the verify endpoints
-    /// for the machine tokens issued here. Like Clerk's, it checks keys: the JWKS answers only
-    /// [`TEST_SECRET_KEY`] (others get `401` `clerk_key_invalid`), the verify endpoints only
-    /// that key (and, for M2M tokens, [`TEST_MACHINE_SECRET_KEY`]); [`config`](Self::config)
-    /// uses it.
+    /// The Backend API of `instance`: its JWKS (rotation included), the verify endpoints
+    /// for the machine tokens issued here, the handshake payloads of the nonces registered here
+    /// ([`handshake_nonce`](Self::handshake_nonce)) and session refresh for the refresh tokens
+    /// issued here ([`refresh_token`](Self::refresh_token)). Like Clerk's, it checks keys: the
+    /// JWKS, handshake-payload and refresh endpoints answer only [`TEST_SECRET_KEY`] (others
+    /// get `401` `clerk_key_invalid`), the verify endpoints only that key (and, for M2M
+    /// tokens, [`TEST_MACHINE_SECRET_KEY`]); [`config`](Self::config) uses it.
     pub fn start(instance: &TestInstance) -> TestBackendApi {
         let backend = TestBackendApi::launch(JwksMode::Instance(instance.clone()), Some(instance));
         *backend.shared.jwks_keys.lock() = Some(vec![TEST_SECRET_KEY.to_owned()]);
@@ -514,7 +554,9 @@ impl TestBackendApi {
     }
 
     /// A stand-in that answers the JWKS as `mode` says, for no instance in particular, and
-    /// accepts any key (see [`accept_keys`](Self::accept_keys)): for key-store tests.
+    /// accepts any key (see [`accept_keys`](Self::accept_keys)): for key-store tests. It
+    /// resolves handshake nonces and [registered](Self::register_refresh) refresh answers,
+    /// but issues no refresh tokens (it has no key to sign with).
     pub fn start_with(mode: JwksMode) -> TestBackendApi {
         TestBackendApi::launch(mode, None)
     }
@@ -528,6 +570,9 @@ impl TestBackendApi {
             delay: Arc::new(Mutex::new(Duration::ZERO)),
             outage: Arc::new(Mutex::new(None)),
             verify: Arc::new(VerifyState::default()),
+            instance: instance.cloned(),
+            handshake: Arc::new(HandshakeState::default()),
+            sessions: Arc::new(SessionsState::default()),
         };
         let listener = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("actix_clerk::testing: cannot bind 127.0.0.1:0");
@@ -539,7 +584,6 @@ impl TestBackendApi {
         TestBackendApi {
             url: format!("http://127.0.0.1:{port}"),
             shared,
-            instance: instance.cloned(),
             port,
             handle: Mutex::new(Some(handle)),
         }
@@ -562,7 +606,7 @@ impl TestBackendApi {
         let b = ClerkConfig::builder()
             .api_url(self.url.clone())
             .secret_key(TEST_SECRET_KEY);
-        match &self.instance {
+        match &self.shared.instance {
             Some(instance) => b.publishable_key(instance.publishable_key()),
             None => b,
         }

@@ -61,7 +61,13 @@
 //!   not).
 //! - [`TestBackendApi`]: Clerk's Backend API on 127.0.0.1: the instance's JWKS (with key
 //!   rotation), the machine-token verify endpoints answering for the API keys, M2M and OAuth
-//!   tokens it issued ([`MachineTokenBuilder`]; revocation), hit counters, outages.
+//!   tokens it issued ([`MachineTokenBuilder`]; revocation), hit counters, outages; and the
+//!   Backend API calls of Clerk's page flow: handshake payloads of nonces, session refresh
+//!   for the refresh tokens it issued.
+//! - [`TestFrontendApi`]: an instance's Frontend API on 127.0.0.1, the browser side of the
+//!   handshake: signed in as a user or signed out, it answers a configuration's handshake
+//!   redirect with a nonce the [`TestBackendApi`] resolves, so that a page's whole round trip
+//!   (expired cookie, redirect, handshake, signed in again) runs offline.
 //! - [`signed_in_auth`], [`signed_out_auth`], [`SessionTokenBuilder::to_auth`],
 //!   [`MachineTokenBuilder::to_auth`]: [`Auth`](crate::Auth) values for calling handlers
 //!   directly.
@@ -79,22 +85,29 @@
 
 mod auth;
 mod backend;
+mod call;
+mod frontend;
+mod handshake;
 mod instance;
 mod key;
 mod machine;
 mod request;
 mod session;
+mod sessions;
 
 pub use auth::{signed_in_auth, signed_out_auth};
 pub use backend::{
     api_key_body, clerk_errors, m2m_token_body, oauth_token_body, JwksMode, Outage, TestBackendApi,
     VerifyAnswer, VerifyCall, VerifyEndpoint,
 };
+pub use call::ApiCall;
+pub use frontend::TestFrontendApi;
 pub use instance::{TestInstance, TestInstanceBuilder};
 pub use key::{b64url, TestKey};
 pub use machine::MachineTokenBuilder;
 pub use request::TestRequestExt;
 pub use session::{Malformed, SessionTokenBuilder, DEFAULT_LIFETIME};
+pub use sessions::{BROWSER_TOKEN_LIFETIME, REFRESH_REFUSED_CODE};
 
 /// The default `azp` of the kit's session tokens (the origin of the frontend that asked for
 /// them): add it to [`authorized_parties`](crate::ClerkConfigBuilder::authorized_parties), or

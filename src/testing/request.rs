@@ -4,7 +4,7 @@ use actix_web::http::header::{AUTHORIZATION, COOKIE};
 use actix_web::test::TestRequest;
 use actix_web::{HttpMessage as _, HttpRequest};
 use base64::Engine as _;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::instance::TestInstance;
 use super::now_secs;
@@ -14,18 +14,22 @@ use crate::config::InstanceType;
 /// The value of the dev-browser cookie the cookie helpers add for development instances.
 const DEV_BROWSER: &str = "dvb_actix_clerk_testing";
 
+/// A token's claims, decoded without verification, when its payload is a JSON object.
+pub(super) fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    match serde_json::from_slice::<Value>(&bytes).ok()? {
+        Value::Object(claims) => Some(claims),
+        _ => None,
+    }
+}
+
 /// A token's unverified `iat`, else now: what `__client_uat` says for it.
-fn client_uat_for(token: &str) -> i64 {
-    token
-        .split('.')
-        .nth(1)
-        .and_then(|p| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(p)
-                .ok()
-        })
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .and_then(|v| v.get("iat").and_then(Value::as_i64))
+pub(super) fn client_uat_for(token: &str) -> i64 {
+    unverified_claims(token)
+        .and_then(|c| c.get("iat").and_then(Value::as_i64))
         .unwrap_or_else(now_secs)
 }
 
