@@ -108,6 +108,8 @@ struct World {
     /// A local JWKS server holding `other`'s key, named by the `jku`/`x5u` cases: Clerk never
     /// fetches them, and neither may we (its hit count must stay 0).
     decoy: TestBackendApi,
+    /// The configurations turn the browser flow off (an API-only service).
+    api_only: bool,
 }
 
 impl World {
@@ -128,6 +130,7 @@ impl World {
             pk_dev,
             now: now_secs(),
             decoy,
+            api_only: false,
         }
     }
 
@@ -139,6 +142,7 @@ impl World {
                 Cfg::Dev => self.pk_dev.clone(),
             })
             .authorized_parties([APP_ORIGIN])
+            .browser_sessions(!self.api_only)
             .build()
             .expect("config")
     }
@@ -2386,7 +2390,12 @@ const OWN_TEST_TAGS: &[&str] = &[
 /// A deliberate difference (README, "Deliberate differences"): the crate's own documented
 /// outcome for the cases Clerk decides otherwise.
 async fn run_deliberate(tag: &str, ours: &'static str) {
-    let w = World::new();
+    run_deliberate_with(tag, ours, false).await;
+}
+
+async fn run_deliberate_with(tag: &str, ours: &'static str, api_only: bool) {
+    let mut w = World::new();
+    w.api_only = api_only;
     let cases: Vec<Case> = corpus(&w)
         .into_iter()
         .filter(|c| c.own_test == Some(tag))
@@ -2408,7 +2417,12 @@ async fn run_deliberate(tag: &str, ours: &'static str) {
 
 /// Runs the cases of a tag with Clerk's outcome as the expectation.
 async fn run_agreeing(tag: &str) {
-    let w = World::new();
+    run_agreeing_with(tag, false).await;
+}
+
+async fn run_agreeing_with(tag: &str, api_only: bool) {
+    let mut w = World::new();
+    w.api_only = api_only;
     let cases: Vec<Case> = corpus(&w)
         .into_iter()
         .filter(|c| c.own_test == Some(tag))
@@ -2477,23 +2491,30 @@ async fn white_space_is_trimmed_the_javascript_way() {
 }
 
 // A GET with `sec-fetch-dest: document`, a valid session cookie and a cross-origin Referer makes
-// Clerk answer `handshake` (primary-domain-cross-origin-sync). The crate cannot redirect to
-// Clerk's handshake, so (clerk-behaviour.md §3) it answers signed out with that reason, never
+// Clerk answer `handshake` (primary-domain-cross-origin-sync). With the browser flow on, the
+// middleware answers that 307 itself (tests/browser_sessions.rs, tests/conformance.rs); an
+// API-only service (`browser_sessions(false)`) answers signed out with that reason, never
 // signed in.
 #[actix_web::test]
-async fn cross_origin_navigation_is_signed_out_with_the_handshake_reason() {
-    run_agreeing("browser-handshake").await;
+async fn cross_origin_navigation_is_signed_out_with_the_handshake_reason_when_api_only() {
+    run_agreeing_with("browser-handshake", true).await;
 }
 
-// DELIBERATE DIFFERENCE (refresh-cookie; README "Deliberate differences"). Clerk: with a
-// `__refresh_<suffix>` cookie, an expired GET request makes Clerk attempt a refresh through its
-// Backend API; when that fails the reason is `session-token-expired-refresh-<refresh error>`.
-// Ours: no refresh, `...-non-eligible-no-refresh-cookie`.
+// With a `__refresh_<suffix>` cookie, an expired GET request makes Clerk attempt a refresh through
+// its Backend API; when that fails (this configuration has no secret key; Clerk's API URL is
+// unreachable) the reason is `session-token-expired-refresh-fetch-error`, the crate's too.
 #[actix_web::test]
-async fn deliberate_refresh_cookie() {
-    run_deliberate(
+async fn refresh_cookie_on_an_expired_get_attempts_a_refresh() {
+    run_agreeing("refresh-cookie").await;
+}
+
+// An API-only service never refreshes: the refresh cookie is not read.
+#[actix_web::test]
+async fn api_only_service_does_not_refresh() {
+    run_deliberate_with(
         "refresh-cookie",
         "session-token-expired-refresh-non-eligible-no-refresh-cookie",
+        true,
     )
     .await;
 }

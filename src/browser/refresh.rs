@@ -26,8 +26,10 @@ pub(crate) async fn attempt(
     refresh_token: &str,
 ) -> Result<Decision, &'static str> {
     let flow = &a.browser;
+    // Without a secret key no call can be made: as Clerk's own failed call.
     let Some(api) = &flow.api else {
-        return Err(full("missing-api-client"));
+        tracing::warn!("clerk: a session refresh needs the secret key (CLERK_SECRET_KEY)");
+        return Err(full("fetch-error"));
     };
     if expired.is_empty() {
         return Err(full("missing-session-token"));
@@ -152,7 +154,6 @@ fn api_error_reason(body: Option<&Value>) -> &'static str {
 /// `session-token-expired-refresh-<why>` for Clerk's own refresh reasons.
 fn full(why: &'static str) -> &'static str {
     match why {
-        "missing-api-client" => "session-token-expired-refresh-missing-api-client",
         "missing-session-token" => "session-token-expired-refresh-missing-session-token",
         "expired-session-token-decode-failed" => {
             "session-token-expired-refresh-expired-session-token-decode-failed"
