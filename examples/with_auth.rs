@@ -2,7 +2,11 @@
 //! answers every request with the auth object as JSON (signed in or signed out).
 //!
 //! Environment: `PORT` (default 3000), `CLERK_SECRET_KEY`, `CLERK_PUBLISHABLE_KEY`,
-//! `CLERK_JWT_KEY`, `CLERK_API_URL`, `CLERK_AUTHORIZED_PARTIES` (comma-separated).
+//! `CLERK_JWT_KEY`, `CLERK_API_URL`, `CLERK_AUTHORIZED_PARTIES` (comma-separated), and for
+//! browser page navigations `CLERK_DOMAIN`, `CLERK_PROXY_URL`, `CLERK_IS_SATELLITE`,
+//! `CLERK_SIGN_IN_URL`. A page navigation is answered as Clerk's middleware answers it: a
+//! `307` to Clerk's handshake (with its headers), or `200` with the auth object and the
+//! `Set-Cookie` lines of a refreshed or resolved session.
 
 use actix_clerk::{Auth, ClerkConfig, ClerkWithAuth};
 use actix_web::{web, App, HttpServer};
