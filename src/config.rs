@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::authenticate::Authenticator;
 use crate::backend_api::CallBound;
+use crate::browser::org::{OrganizationMatcher, OrganizationSync};
 use crate::browser::{BackendAccess, BrowserFlow};
 use crate::cache::TokenCache;
 use crate::error::ConfigError;
@@ -156,6 +157,7 @@ struct BrowserSettings {
     sign_in_url: Option<String>,
     satellite_auto_sync: bool,
     limits: Option<(usize, u32)>,
+    org_sync: Option<OrganizationSync>,
 }
 
 impl fmt::Debug for ClerkConfigBuilder {
@@ -407,6 +409,15 @@ impl ClerkConfigBuilder {
         self
     }
 
+    /// Organisation sync (Clerk's `organizationSyncOptions`): a signed-in page navigation whose
+    /// URL names another organisation than the session's active one (or the personal account
+    /// while one is active) goes through Clerk's handshake, which activates it. Patterns that
+    /// cannot be run as Clerk runs them are refused by [`build`](Self::build).
+    pub fn organization_sync(mut self, sync: OrganizationSync) -> Self {
+        self.browser.org_sync = Some(sync);
+        self
+    }
+
     /// Bounds on the browser flow's Backend API calls (handshake payloads, session
     /// refreshes): at most `concurrent` in flight and `per_second` started per second
     /// (defaults 16 and 50). Past them a refresh fails as a fetch error
@@ -592,6 +603,12 @@ fn browser_flow(
         is_satellite: settings.is_satellite,
         sign_in_url,
         satellite_auto_sync: settings.satellite_auto_sync,
+        org_sync: settings
+            .org_sync
+            .as_ref()
+            .map(OrganizationMatcher::new)
+            .transpose()
+            .map_err(ConfigError::InvalidOrganizationPattern)?,
         api: secret_key.map(|k| BackendAccess {
             api_url: api_url.to_owned(),
             api_version: api_version.to_owned(),

@@ -393,6 +393,9 @@ pub enum ConfigError {
         "CLERK_PROXY_URL must be an absolute http(s) URL or a path starting with /, got {0:?}"
     )]
     InvalidProxyUrl(String),
+    /// An organisation sync pattern cannot be compiled as Clerk compiles it.
+    #[error("invalid organization sync pattern: {0}")]
+    InvalidOrganizationPattern(String),
     /// `CLERK_IS_SATELLITE` is neither `true` nor `false`.
     #[error("CLERK_IS_SATELLITE must be true or false, got {0:?}")]
     InvalidIsSatellite(String),
@@ -419,6 +422,7 @@ impl fmt::Debug for ConfigError {
             ConfigError::InvalidSignInUrl(_) => "InvalidSignInUrl",
             ConfigError::InvalidProxyUrl(_) => "InvalidProxyUrl",
             ConfigError::InvalidIsSatellite(_) => "InvalidIsSatellite",
+            ConfigError::InvalidOrganizationPattern(_) => "InvalidOrganizationPattern",
         };
         write!(f, "{variant}: {self}")
     }

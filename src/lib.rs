@@ -170,6 +170,7 @@ mod webhook;
 pub use crate::auth::{
     Auth, ClaimsError, Has, Reverification, ReverificationLevel, SessionClaims, TokenCarrier,
 };
+pub use crate::browser::org::OrganizationSync;
 pub use crate::config::{
     ClerkConfig, ClerkConfigBuilder, InstanceType, DEFAULT_API_URL, DEFAULT_API_VERSION,
     DEFAULT_CLOCK_SKEW,

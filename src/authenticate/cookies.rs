@@ -69,11 +69,11 @@ impl<'c> ClerkCookies<'c> {
     /// Whether the request returns from a handshake: `__clerk_handshake_nonce` or
     /// `__clerk_handshake`, in the query or as a cookie.
     pub(crate) fn has_handshake_return(&self, query: &str) -> bool {
+        // A parameter name may be percent-encoded in any byte: any `%` means a full parse.
+        let may_name = |name: &str| query.contains(name) || query.contains('%');
         present(&self.handshake_nonce).is_some()
             || present(&self.handshake).is_some()
-            || (query.contains("__clerk_handshake")
-                || query.contains("%5F")
-                || query.contains("%5f"))
+            || may_name("__clerk_handshake")
                 && (super::origin::query_param(query, "__clerk_handshake_nonce")
                     .is_some_and(|v| !v.is_empty())
                     || super::origin::query_param(query, "__clerk_handshake")

@@ -292,10 +292,13 @@ pub(crate) async fn authenticate(cfg: &Authenticator, req: &RequestParts<'_>) ->
     let flow_applies = cfg.browser.enabled
         && cfg.publishable_key.is_some()
         && decision.browser.is_none()
-        && decision
+        && (decision
             .auth
             .reason()
-            .is_some_and(browser::handshake_reason);
+            .is_some_and(browser::handshake_reason)
+            || cfg.browser.org_sync.is_some()
+                && decision.auth.token_carrier() == Some(TokenCarrier::Cookie)
+                && decision.auth.is_signed_in());
     if !flow_applies {
         return decision;
     }

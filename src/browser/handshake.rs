@@ -72,6 +72,20 @@ pub(crate) fn redirect_url(
             params.push(("__clerk_db_jwt", db));
         }
     }
+    if let Some(m) = &a.browser.org_sync {
+        match m.find_target(clerk_url.path()) {
+            Some(super::org::OrgTarget::PersonalAccount) => {
+                params.push(("organization_id", String::new()));
+            }
+            Some(super::org::OrgTarget::Organization { id, slug }) => {
+                // The slug wins over the id (one `organization_id` parameter).
+                if let Some(v) = slug.or(id) {
+                    params.push(("organization_id", v.text()));
+                }
+            }
+            None => {}
+        }
+    }
     let borrowed: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     url::append_params(&mut target, &borrowed);
     target.to_string()

@@ -9,6 +9,7 @@
 //! handshake parameter costs nothing here.
 
 pub(crate) mod handshake;
+pub(crate) mod org;
 pub(crate) mod refresh;
 pub(crate) mod url;
 
@@ -57,6 +58,8 @@ pub(crate) struct BrowserFlow {
     pub is_satellite: bool,
     pub sign_in_url: Option<String>,
     pub satellite_auto_sync: bool,
+    /// Organisation sync patterns (Clerk's `organizationSyncOptions`).
+    pub org_sync: Option<org::OrganizationMatcher>,
     pub api: Option<BackendAccess>,
     pub bound: CallBound,
     pub timeout: Duration,
@@ -188,8 +191,10 @@ pub(crate) async fn after(
     if !flow.enabled || decision.browser.is_some() {
         return decision;
     }
-    let AuthState::SignedOut(s) = decision.auth.state() else {
-        return decision;
+    let s = match decision.auth.state() {
+        AuthState::SignedIn(_) => return organization_sync(a, req, cookie_text, decision),
+        AuthState::SignedOut(s) => s,
+        AuthState::Machine(_) => return decision,
     };
     if s.kind != SignedOutKind::Session || !handshake_reason(s.reason) {
         return decision;
@@ -248,27 +253,80 @@ pub(crate) async fn after(
         );
         return Decision::new(signed_out(reason));
     }
-    let count = page.cookies.redirect_count() + 1.0;
-    let mut headers = Vec::with_capacity(3);
-    let Ok(location) = HeaderValue::from_str(&location) else {
-        return Decision::new(signed_out(reason));
+    redirect(signed_out(reason), &location, page.cookies.redirect_count())
+        .unwrap_or_else(|| Decision::new(signed_out(reason)))
+}
+
+/// `handleMaybeOrganizationSyncHandshake`: a signed-in cookie session on a page whose URL
+/// names another organisation (or the personal account while one is active) goes through the
+/// handshake with `organization_id`; not a page navigation, or a loop: stays signed in.
+fn organization_sync(
+    a: &Authenticator,
+    req: &RequestParts<'_>,
+    cookie_text: &str,
+    decision: Decision,
+) -> Decision {
+    let (Some(matcher), Some(pk)) = (&a.browser.org_sync, a.publishable_key.as_ref()) else {
+        return decision;
     };
-    headers.push((LOCATION, location));
-    headers.push((CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    let auth = &decision.auth;
+    if auth.token_carrier() != Some(TokenCarrier::Cookie) || auth.user_id().is_none() {
+        return decision;
+    }
+    if !eligible(req) {
+        return decision;
+    }
+    let page = PageRequest::new(a, req, cookie_text);
+    let Some(clerk_url) = &page.clerk_url else {
+        return decision;
+    };
+    let must_activate = match matcher.find_target(clerk_url.path()) {
+        None => false,
+        Some(org::OrgTarget::PersonalAccount) => auth.org_id().is_some(),
+        Some(org::OrgTarget::Organization { id, slug }) => {
+            slug.is_some_and(|s| !s.equals(auth.org_slug()))
+                || id.is_some_and(|i| !i.equals(auth.org_id()))
+        }
+    };
+    let count = page.cookies.redirect_count();
+    if !must_activate {
+        return decision;
+    }
+    if count >= 3.0 {
+        tracing::warn!("clerk: organization activation handshake loop detected; skipping organization activation");
+        return decision;
+    }
+    let reason = Reason::ActiveOrganizationMismatch;
+    let location = handshake::redirect_url(a, pk, &page, clerk_url, reason, None);
+    redirect(
+        Auth::signed_out(reason, String::new(), None),
+        &location,
+        count,
+    )
+    .unwrap_or(decision)
+}
+
+/// The handshake answer: `307` headers, the redirect counter, `handshake` status.
+fn redirect(auth: Auth, location: &str, count: f64) -> Option<Decision> {
+    let location = HeaderValue::from_str(location).ok()?;
+    let mut headers = vec![
+        (LOCATION, location),
+        (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ];
     let cookie = format!(
         "__clerk_redirect_count={}; SameSite=Lax; HttpOnly; Max-Age=2",
-        crate::js::js_number(count)
+        crate::js::js_number(count + 1.0)
     );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         headers.push((SET_COOKIE, v));
     }
-    Decision {
-        auth: signed_out(reason),
+    Some(Decision {
+        auth,
         browser: Some(Box::new(BrowserAnswer {
             headers,
             handshake: true,
         })),
-    }
+    })
 }
 
 /// The sign-in page for a signed-out page navigation: the configured sign-in URL, else the
