@@ -68,6 +68,8 @@ pub(crate) async fn call(
     timeout: Duration,
     max_body: usize,
 ) -> Result<Answer, CallError> {
+    // Never the query in logs: it may hold a handshake nonce.
+    let shown = url.split('?').next().unwrap_or_default();
     let fut = async {
         let req = worker_client()
             .request(method, url)
@@ -81,7 +83,7 @@ pub(crate) async fn call(
             None => req.send().await,
         };
         let mut res = sent.map_err(|e| {
-            tracing::warn!(url = %url, error = %e, "clerk: Backend API request failed");
+            tracing::warn!(url = %shown, error = %e, "clerk: Backend API request failed");
             CallError::Transport
         })?;
         let status = res.status().as_u16();
@@ -90,7 +92,7 @@ pub(crate) async fn call(
             .get("content-type")
             .is_some_and(|v| v.as_bytes() == b"application/json");
         let body = res.body().limit(max_body).await.map_err(|e| {
-            tracing::warn!(url = %url, status, error = %e, "clerk: Backend API answer unreadable");
+            tracing::warn!(url = %shown, status, error = %e, "clerk: Backend API answer unreadable");
             CallError::Transport
         })?;
         Ok(Answer {
@@ -102,7 +104,7 @@ pub(crate) async fn call(
     match tokio::time::timeout(timeout, fut).await {
         Ok(r) => r,
         Err(_) => {
-            tracing::warn!(url = %url, "clerk: Backend API request timed out");
+            tracing::warn!(url = %shown, "clerk: Backend API request timed out");
             Err(CallError::Timeout)
         }
     }

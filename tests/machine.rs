@@ -35,7 +35,7 @@ use actix_clerk::testing::{
     TestKey, VerifyAnswer, VerifyEndpoint,
 };
 use serde_json::{json, Value};
-use support::now_secs;
+use support::{now_secs, LogBuffer};
 
 // ---------------------------------------------------------------------------------------------
 // Keys and configurations
@@ -2157,34 +2157,6 @@ async fn read(res: actix_web::dev::ServiceResponse) -> (u16, String, String) {
         .collect();
     let body = actix_web::test::read_body(res).await;
     (status, headers, String::from_utf8_lossy(&body).into_owned())
-}
-
-/// Collects everything the crate logs through `tracing` on this thread.
-#[derive(Clone, Default)]
-struct LogBuffer(std::sync::Arc<parking_lot::Mutex<Vec<u8>>>);
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-impl LogBuffer {
-    /// Logs at every level into this buffer while the guard lives (this thread).
-    fn capture(&self) -> tracing::subscriber::DefaultGuard {
-        let buf = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || buf.clone())
-            .finish();
-        tracing::subscriber::set_default(subscriber)
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock()).into_owned()
-    }
 }
 
 fn assert_no_secret(what: &str, text: &str) {

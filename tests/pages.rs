@@ -3,6 +3,8 @@
 //! lines on every response (handler, strict rejection, handler error), the opt-out, the
 //! sign-in redirect of strict page routes, the bounds on Backend API calls, and outages.
 
+mod support;
+
 use actix_clerk::testing::{
     Outage, TestBackendApi, TestFrontendApi, TestInstance, TestRequestExt as _,
 };
@@ -428,4 +430,68 @@ async fn satellites_are_configured_as_clerk_requires() {
         .domain("satellite.example.net")
         .build()
         .expect("a production satellite with a domain");
+}
+
+#[actix_web::test]
+async fn nonces_refresh_tokens_and_session_tokens_never_reach_logs_or_bodies() {
+    let logs = support::LogBuffer::default();
+    let _guard = logs.capture();
+    let instance = TestInstance::new();
+    let backend = TestBackendApi::start(&instance);
+    let clerk = backend
+        .config()
+        .jwt_key(instance.public_pem())
+        .build()
+        .expect("config");
+    let app = app!(clerk);
+    let expired = instance
+        .session_token("user_1")
+        .session_id("sess_1")
+        .expired()
+        .sign();
+    let refresh = backend.refresh_token("sess_1", "user_1");
+    let refresh_cookie = format!("__refresh_{}", instance.cookie_suffix());
+    let nonce = "nonce-secret-4f1c9a";
+    let forged_handshake = instance
+        .session_token("user_1")
+        .signed_by(&actix_clerk::testing::TestKey::generate("ins_other"))
+        .sign();
+    let mut bodies = Vec::new();
+    for outage in [None, Some(Outage::Refuse), Some(Outage::Status(500))] {
+        backend.set_outage(outage);
+        for req in [
+            jar(
+                test::TestRequest::get().uri("/me"),
+                &expired,
+                &[(&refresh_cookie, &refresh)],
+            ),
+            page().uri(&format!("/me?__clerk_handshake_nonce={nonce}")),
+            page().uri(&format!("/strict/me?__clerk_handshake={forged_handshake}")),
+        ] {
+            let res = test::call_service(&app, req.to_request()).await;
+            assert!(res.status().as_u16() < 500, "{}", res.status());
+            let headers: Vec<String> = res
+                .headers()
+                .iter()
+                .filter(|(k, _)| k.as_str() != "set-cookie")
+                .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or_default()))
+                .collect();
+            bodies.push(headers.join("\n"));
+            bodies.push(String::from_utf8_lossy(&test::read_body(res).await).into_owned());
+        }
+    }
+    backend.set_outage(None);
+    let logs = logs.text();
+    assert!(logs.contains("clerk:"), "nothing was logged: {logs}");
+    for secret in [
+        nonce,
+        refresh.as_str(),
+        expired.as_str(),
+        forged_handshake.as_str(),
+    ] {
+        assert!(!logs.contains(secret), "a secret in the logs: {logs}");
+        for b in &bodies {
+            assert!(!b.contains(secret), "a secret in an answer: {b}");
+        }
+    }
 }

@@ -167,3 +167,31 @@ pub fn run_oracle(script: &str, input: &serde_json::Value) -> serde_json::Value 
     assert!(output.status.success(), "{script} failed");
     serde_json::from_slice(&output.stdout).expect("oracle JSON")
 }
+
+/// Collects everything the crate logs through `tracing` on this thread.
+#[derive(Clone, Default)]
+pub struct LogBuffer(std::sync::Arc<parking_lot::Mutex<Vec<u8>>>);
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+impl LogBuffer {
+    /// Logs at every level into this buffer while the guard lives (this thread).
+    pub fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        let buf = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || buf.clone())
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock()).into_owned()
+    }
+}
