@@ -16,7 +16,7 @@ shift || true
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT/fuzz"
 TARGETS=("$@")
-[[ ${#TARGETS[@]} -eq 0 ]] && TARGETS=(authenticate_header authenticate_cookie signed_claims webhook)
+[[ ${#TARGETS[@]} -eq 0 ]] && TARGETS=(authenticate_header authenticate_cookie signed_claims webhook browser)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"

@@ -369,10 +369,51 @@ fn main() {
     ];
     let signed = write("signed_claims", signed_seeds);
 
+    // The browser flow: mode 0 = handshake directives (one per line; flag 2: in a cookie),
+    // mode 1 = a page target, x-forwarded-host and x-forwarded-proto (one per line).
+    let with_mode = |mode: u8, text: String| {
+        let mut v = vec![mode];
+        v.extend(text.into_bytes());
+        v
+    };
+    let browser_seeds: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "directives-session",
+            with_mode(
+                0,
+                format!(
+                    "__session={good}; Path=/; SameSite=Lax\n__client_uat=1; Path=/; Max-Age=315360000"
+                ),
+            ),
+        ),
+        (
+            "directives-suffixed-cookie",
+            with_mode(
+                2,
+                format!("__session_{sfx_prod}={expired}; Path=/\n__client_uat_{sfx_prod}=0"),
+            ),
+        ),
+        ("directives-empty-session", with_mode(0, "__session=; Max-Age=0".into())),
+        ("directives-no-equals", with_mode(0, "__session\nx=y".into())),
+        ("directives-none", with_mode(0, String::new())),
+        ("page-plain", with_mode(1, "page?a=1&b=x y".into())),
+        (
+            "page-db-jwt",
+            with_mode(1, "p?__clerk_db_jwt=x&__dev_session=y&q=%20+".into()),
+        ),
+        (
+            "page-forwarded",
+            with_mode(1, "p\napp.example.com, proxy\nhttps,http".into()),
+        ),
+        ("page-bad-host", with_mode(1, "p\nbad host/x?y\nftp".into())),
+    ];
+    let browser = write("browser", browser_seeds);
+
     let total: u64 = [
         "authenticate_header",
         "authenticate_cookie",
         "signed_claims",
+        "browser",
     ]
     .iter()
     .flat_map(|t| {
@@ -381,5 +422,7 @@ fn main() {
     })
     .map(|e| e.expect("entry").metadata().expect("metadata").len())
     .sum();
-    println!("seeds: {headers} header, {cookies} cookie, {signed} signed; {total} bytes");
+    println!(
+        "seeds: {headers} header, {cookies} cookie, {signed} signed, {browser} browser; {total} bytes"
+    );
 }
