@@ -103,13 +103,31 @@ pub(crate) async fn attempt(
     )
     .await
     .map_err(|_| full("fetch-error"))?;
+    if answer.status == 204 {
+        // Clerk's client gives no data for a 204, and reading its `cookies` throws outside
+        // the client: `unexpected-bapi-error`.
+        return Err(full("unexpected-bapi-error"));
+    }
     let parsed = answer.json_value();
+    if answer.json && parsed.is_none() {
+        // A JSON answer that does not parse (whatever its status): Clerk's client reports
+        // `unexpected_error`, which is `fetch-error`.
+        return Err(full("fetch-error"));
+    }
     if !(200..300).contains(&answer.status) {
         tracing::warn!(
             status = answer.status,
             "clerk: session refresh refused by the Backend API"
         );
         return Err(api_error_reason(parsed.as_ref()));
+    }
+    if matches!(
+        parsed,
+        Some(Value::Null | Value::Bool(_) | Value::Number(_))
+    ) {
+        // Clerk's deserialiser throws on these inside its client (`"object" in 5`):
+        // `unexpected_error`, which is `fetch-error`.
+        return Err(full("fetch-error"));
     }
     let cookies: Vec<String> = match parsed.as_ref().and_then(|v| v.get("cookies")) {
         Some(Value::Array(items)) => items
@@ -118,7 +136,7 @@ pub(crate) async fn attempt(
             .collect(),
         _ => Vec::new(),
     };
-    if cookies.is_empty() || answer.status == 204 {
+    if cookies.is_empty() {
         return Err(full("unexpected-sdk-error"));
     }
     let mut headers = Vec::with_capacity(cookies.len());
