@@ -1651,62 +1651,15 @@ fn generate(world: &World, cfgs: &[Cfg]) -> Vec<Case> {
 // The oracle
 // ---------------------------------------------------------------------------------------------
 
-/// Runs `browser-oracle.mjs` with no `VERCEL_*` variable in its environment.
-fn run_oracle(input: &Value) -> Value {
-    use std::io::Write as _;
-    use std::process::{Command, Stdio};
-    let dir = support::clerk_backend_dir();
-    let mut cmd = Command::new("node");
-    cmd.arg(dir.join("browser-oracle.mjs"))
-        .current_dir(&dir)
-        .env("CLERK_TELEMETRY_DISABLED", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("VERCEL") {
-            cmd.env_remove(k);
-        }
-    }
-    let mut child = cmd.spawn().expect("node runs browser-oracle.mjs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write cases");
-    let output = child.wait_with_output().expect("oracle output");
-    assert!(output.status.success(), "browser-oracle.mjs failed");
-    serde_json::from_slice(&output.stdout).expect("oracle JSON")
-}
-
 // ---------------------------------------------------------------------------------------------
 // Comparison
 // ---------------------------------------------------------------------------------------------
 
-/// Replaces each `Current date: <date>` with a placeholder and returns the dates found.
-fn split_current_dates(message: &str) -> (String, Vec<i64>) {
-    const MARK: &str = "Current date: ";
-    const DATE_LEN: usize = "Thu, 26 Nov 2026 12:15:37 GMT".len();
-    let mut out = String::new();
-    let mut dates = Vec::new();
-    let mut rest = message;
-    while let Some(i) = rest.find(MARK) {
-        out.push_str(&rest[..i + MARK.len()]);
-        let after = &rest[i + MARK.len()..];
-        let date = after.get(..DATE_LEN).unwrap_or(after);
-        dates.push(support::parse_http_date(date).unwrap_or(i64::MIN));
-        out.push_str("<now>");
-        rest = &after[date.len()..];
-    }
-    out.push_str(rest);
-    (out, dates)
-}
-
 /// Messages agree when equal but for their `Current date`s, each within 3 s of the time its
 /// side decided (`ours_at`, `theirs_at`: seconds since the epoch).
 fn messages_agree(ours: &str, theirs: &str, ours_at: i64, theirs_at: i64) -> bool {
-    let (a, da) = split_current_dates(ours);
-    let (b, db) = split_current_dates(theirs);
+    let (a, da) = support::split_current_dates(ours);
+    let (b, db) = support::split_current_dates(theirs);
     a == b
         && da.len() == db.len()
         && da.iter().all(|d| (d - ours_at).abs() <= 3)
@@ -1881,7 +1834,7 @@ async fn browser_sessions_match_clerk() {
             "headers": c.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     });
-    let doc = run_oracle(&input);
+    let doc = support::run_oracle("browser-oracle.mjs", &input);
     // BROWSER_SESSIONS_DUMP=<file>: the oracle's input and answers, for debugging.
     if let Some(path) = std::env::var_os("BROWSER_SESSIONS_DUMP") {
         let dump = json!({"input": input, "output": doc});

@@ -173,25 +173,6 @@ fn to_has(q: &Value) -> Has {
     h
 }
 
-/// Replaces each `Current date: <date>` with a placeholder and returns the dates found.
-fn split_current_dates(message: &str) -> (String, Vec<i64>) {
-    const MARK: &str = "Current date: ";
-    const DATE_LEN: usize = "Thu, 26 Nov 2026 12:15:37 GMT".len();
-    let mut out = String::new();
-    let mut dates = Vec::new();
-    let mut rest = message;
-    while let Some(i) = rest.find(MARK) {
-        out.push_str(&rest[..i + MARK.len()]);
-        let after = &rest[i + MARK.len()..];
-        let date = after.get(..DATE_LEN).unwrap_or(after);
-        dates.push(support::parse_http_date(date).unwrap_or(i64::MIN));
-        out.push_str("<now>");
-        rest = &after[date.len()..];
-    }
-    out.push_str(rest);
-    (out, dates)
-}
-
 /// The response headers a decision is compared on: `x-clerk-auth-*`, and for Clerk's
 /// handshake (a `307` the middleware answers itself, clerk-behaviour.md §13) its `location`
 /// and `cache-control`.
@@ -200,8 +181,8 @@ fn compared_header(name: &str) -> bool {
 }
 
 fn messages_agree(ours: &str, theirs: &str) -> bool {
-    let (a, da) = split_current_dates(ours);
-    let (b, db) = split_current_dates(theirs);
+    let (a, da) = support::split_current_dates(ours);
+    let (b, db) = support::split_current_dates(theirs);
     a == b && da.len() == db.len() && da.iter().zip(&db).all(|(x, y)| (x - y).abs() <= 3)
 }
 

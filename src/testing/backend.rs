@@ -487,47 +487,59 @@ pub(super) async fn registered_answer(answer: VerifyAnswer) -> actix_web::HttpRe
     }
 }
 
-/// Serves `shared` on `listener` on a thread and runtime of its own; the handle stops it.
-fn serve(listener: std::net::TcpListener, shared: Shared) -> actix_web::dev::ServerHandle {
-    use actix_web::{web, App, HttpRequest, HttpServer};
+/// Runs the server `start` makes (a stand-in of the kit) on a thread and runtime of its own;
+/// the handle stops it. `what` names it in the failure messages.
+pub(super) fn run_server<F>(what: &'static str, start: F) -> actix_web::dev::ServerHandle
+where
+    F: FnOnce() -> std::io::Result<actix_web::dev::Server> + Send + 'static,
+{
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let sys = actix_web::rt::System::new();
         sys.block_on(async move {
-            let server = HttpServer::new(move || {
-                let mut app = App::new()
-                    .app_data(web::PayloadConfig::new(64 << 20))
-                    .route(
-                        "/v1/jwks",
-                        web::get().to({
-                            let s = shared.clone();
-                            move |req: HttpRequest| jwks_answer(s.clone(), req)
-                        }),
-                    );
-                for endpoint in VerifyEndpoint::ALL {
-                    let s = shared.clone();
-                    app = app.route(
-                        endpoint.path(),
-                        web::post().to(move |req: HttpRequest, body: web::Bytes| {
-                            verify_answer(s.clone(), endpoint, req, body)
-                        }),
-                    );
-                }
-                let (h, r) = (shared.clone(), shared.clone());
-                app.configure(move |cfg| super::handshake::routes(cfg, h))
-                    .configure(move |cfg| super::sessions::routes(cfg, r))
-            })
-            .workers(2)
-            .disable_signals()
-            .listen(listener)
-            .expect("actix_clerk::testing: the Backend API stand-in cannot listen on 127.0.0.1")
-            .run();
+            let server = start().unwrap_or_else(|e| {
+                panic!("actix_clerk::testing: the {what} stand-in cannot listen on 127.0.0.1: {e}")
+            });
             let _ = tx.send(server.handle());
             let _ = server.await;
         });
     });
     rx.recv_timeout(Duration::from_secs(10))
-        .expect("actix_clerk::testing: the Backend API stand-in did not start")
+        .unwrap_or_else(|_| panic!("actix_clerk::testing: the {what} stand-in did not start"))
+}
+
+/// Serves `shared` on `listener` on a thread and runtime of its own; the handle stops it.
+fn serve(listener: std::net::TcpListener, shared: Shared) -> actix_web::dev::ServerHandle {
+    use actix_web::{web, App, HttpRequest, HttpServer};
+    run_server("Backend API", move || {
+        Ok(HttpServer::new(move || {
+            let mut app = App::new()
+                .app_data(web::PayloadConfig::new(64 << 20))
+                .route(
+                    "/v1/jwks",
+                    web::get().to({
+                        let s = shared.clone();
+                        move |req: HttpRequest| jwks_answer(s.clone(), req)
+                    }),
+                );
+            for endpoint in VerifyEndpoint::ALL {
+                let s = shared.clone();
+                app = app.route(
+                    endpoint.path(),
+                    web::post().to(move |req: HttpRequest, body: web::Bytes| {
+                        verify_answer(s.clone(), endpoint, req, body)
+                    }),
+                );
+            }
+            let (h, r) = (shared.clone(), shared.clone());
+            app.configure(move |cfg| super::handshake::routes(cfg, h))
+                .configure(move |cfg| super::sessions::routes(cfg, r))
+        })
+        .workers(2)
+        .disable_signals()
+        .listen(listener)?
+        .run())
+    })
 }
 
 impl TestBackendApi {

@@ -4,7 +4,6 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use parking_lot::Mutex;
 
@@ -155,28 +154,19 @@ fn serve(
     state: Arc<FrontendState>,
 ) -> actix_web::dev::ServerHandle {
     use actix_web::{web, App, HttpRequest, HttpServer};
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let sys = actix_web::rt::System::new();
-        sys.block_on(async move {
-            let server = HttpServer::new(move || {
-                let st = state.clone();
-                App::new().route(
-                    "/v1/client/handshake",
-                    web::get().to(move |req: HttpRequest| handshake_answer(st.clone(), req)),
-                )
-            })
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .expect("actix_clerk::testing: the Frontend API stand-in cannot listen on 127.0.0.1")
-            .run();
-            let _ = tx.send(server.handle());
-            let _ = server.await;
-        });
-    });
-    rx.recv_timeout(Duration::from_secs(10))
-        .expect("actix_clerk::testing: the Frontend API stand-in did not start")
+    super::backend::run_server("Frontend API", move || {
+        Ok(HttpServer::new(move || {
+            let st = state.clone();
+            App::new().route(
+                "/v1/client/handshake",
+                web::get().to(move |req: HttpRequest| handshake_answer(st.clone(), req)),
+            )
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)?
+        .run())
+    })
 }
 
 impl TestFrontendApi {

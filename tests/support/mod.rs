@@ -148,13 +148,20 @@ pub fn run_oracle(script: &str, input: &serde_json::Value) -> serde_json::Value 
     use std::io::Write as _;
     use std::process::{Command, Stdio};
     let dir = clerk_backend_dir();
-    let mut child = Command::new("node")
-        .arg(dir.join(script))
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join(script))
         .current_dir(&dir)
         .env("CLERK_TELEMETRY_DISABLED", "1")
         .env_remove("CLERK_WEBHOOK_SIGNING_SECRET")
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stdout(Stdio::piped());
+    // Clerk's SDK reads Vercel's variables (an automatic proxy URL): never from this machine.
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("VERCEL") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("node runs {script}: {e}"));
     child
@@ -194,4 +201,23 @@ impl LogBuffer {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock()).into_owned()
     }
+}
+
+/// Replaces each `Current date: <date>` with a placeholder and returns the dates found.
+pub fn split_current_dates(message: &str) -> (String, Vec<i64>) {
+    const MARK: &str = "Current date: ";
+    const DATE_LEN: usize = "Thu, 26 Nov 2026 12:15:37 GMT".len();
+    let mut out = String::new();
+    let mut dates = Vec::new();
+    let mut rest = message;
+    while let Some(i) = rest.find(MARK) {
+        out.push_str(&rest[..i + MARK.len()]);
+        let after = &rest[i + MARK.len()..];
+        let date = after.get(..DATE_LEN).unwrap_or(after);
+        dates.push(parse_http_date(date).unwrap_or(i64::MIN));
+        out.push_str("<now>");
+        rest = &after[date.len()..];
+    }
+    out.push_str(rest);
+    (out, dates)
 }
