@@ -487,6 +487,17 @@ pub(super) async fn registered_answer(answer: VerifyAnswer) -> actix_web::HttpRe
     }
 }
 
+/// A listener on 127.0.0.1 at a free port, and the port.
+pub(super) fn local_listener() -> (std::net::TcpListener, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("actix_clerk::testing: cannot bind 127.0.0.1:0");
+    let port = listener
+        .local_addr()
+        .expect("actix_clerk::testing: local address")
+        .port();
+    (listener, port)
+}
+
 /// Runs the server `start` makes (a stand-in of the kit) on a thread and runtime of its own;
 /// the handle stops it. `what` names it in the failure messages.
 pub(super) fn run_server<F>(what: &'static str, start: F) -> actix_web::dev::ServerHandle
@@ -586,12 +597,7 @@ impl TestBackendApi {
             handshake: Arc::new(HandshakeState::default()),
             sessions: Arc::new(SessionsState::default()),
         };
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("actix_clerk::testing: cannot bind 127.0.0.1:0");
-        let port = listener
-            .local_addr()
-            .expect("actix_clerk::testing: local address")
-            .port();
+        let (listener, port) = super::backend::local_listener();
         let handle = serve(listener, shared.clone());
         TestBackendApi {
             url: format!("http://127.0.0.1:{port}"),

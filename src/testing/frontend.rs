@@ -180,12 +180,7 @@ impl TestFrontendApi {
             hits: AtomicU64::new(0),
             calls: Mutex::new(Vec::new()),
         });
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("actix_clerk::testing: cannot bind 127.0.0.1:0");
-        let port = listener
-            .local_addr()
-            .expect("actix_clerk::testing: local address")
-            .port();
+        let (listener, port) = super::backend::local_listener();
         let handle = serve(listener, state.clone());
         TestFrontendApi {
             url: format!("http://127.0.0.1:{port}"),
