@@ -436,10 +436,14 @@ fn log_decision(decision: &Decision) {
     crate::metrics::decision(decision.auth.reason());
 }
 
-async fn decide(opts: &Options, req: &ServiceRequest, header_cache_missed: bool) -> Decision {
-    let config = &opts.config;
+/// What the authenticator reads of a request.
+fn request_parts<'r>(
+    opts: &'r Options,
+    req: &'r ServiceRequest,
+    header_cache_missed: bool,
+) -> RequestParts<'r> {
     let app = req.app_config();
-    let parts = RequestParts {
+    RequestParts {
         accepts: &opts.accepts,
         is_get: req.method() == actix_web::http::Method::GET,
         header_cache_missed,
@@ -448,8 +452,12 @@ async fn decide(opts: &Options, req: &ServiceRequest, header_cache_missed: bool)
         scheme: if app.secure() { "https" } else { "http" },
         default_host: app.host(),
         path_and_query: req.uri().path_and_query().map_or("/", |p| p.as_str()),
-    };
-    authenticate(config.authenticator(), &parts).await
+    }
+}
+
+async fn decide(opts: &Options, req: &ServiceRequest, header_cache_missed: bool) -> Decision {
+    let parts = request_parts(opts, req, header_cache_missed);
+    authenticate(opts.config.authenticator(), &parts).await
 }
 
 /// Where a strict middleware sends a signed-out page navigation, when it does.
@@ -464,17 +472,7 @@ fn sign_in_redirect(opts: &Options, req: &ServiceRequest, decision: &Decision) -
     {
         return None;
     }
-    let app = req.app_config();
-    let parts = RequestParts {
-        accepts: &opts.accepts,
-        is_get: req.method() == actix_web::http::Method::GET,
-        header_cache_missed: false,
-        query: req.query_string(),
-        headers: req.headers(),
-        scheme: if app.secure() { "https" } else { "http" },
-        default_host: app.host(),
-        path_and_query: req.uri().path_and_query().map_or("/", |p| p.as_str()),
-    };
+    let parts = request_parts(opts, req, false);
     crate::browser::sign_in_location(opts.config.authenticator(), &parts)
 }
 
