@@ -430,16 +430,29 @@ impl ClerkConfigBuilder {
 
     /// Validates and builds the configuration.
     pub fn build(self) -> Result<ClerkConfig, ConfigError> {
-        let mut publishable_key = self
+        // Every problem is collected, so that one run names them all.
+        let mut errors: Vec<ConfigError> = Vec::new();
+        let secret_key_given = self.secret_key.is_some();
+        let mut publishable_key = match self
             .publishable_key
             .as_deref()
             .map(PublishableKey::parse)
-            .transpose()?;
+            .transpose()
+        {
+            Ok(pk) => pk,
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
         let secret_key = match self.secret_key {
             Some(k) if k.starts_with("sk_") && k.len() > 3 && !k.contains(char::is_whitespace) => {
                 Some(Secret::new(k))
             }
-            Some(_) => return Err(ConfigError::InvalidSecretKey),
+            Some(_) => {
+                errors.push(ConfigError::InvalidSecretKey);
+                None
+            }
             None => None,
         };
         let api_url = self
@@ -450,13 +463,16 @@ impl ClerkConfigBuilder {
         if !(api_url.starts_with("http://") || api_url.starts_with("https://"))
             || api_url.len() <= "https://".len()
         {
-            return Err(ConfigError::InvalidApiUrl(api_url));
+            errors.push(ConfigError::InvalidApiUrl(api_url.clone()));
         }
         let machine_secret_key = match self.machine_secret_key {
             Some(k) if !k.trim().is_empty() && !k.contains(char::is_whitespace) => {
                 Some(Secret::new(k))
             }
-            Some(_) => return Err(ConfigError::InvalidMachineSecretKey),
+            Some(_) => {
+                errors.push(ConfigError::InvalidMachineSecretKey);
+                None
+            }
             None => None,
         };
         let m = &self.machine_tokens;
@@ -465,7 +481,7 @@ impl ClerkConfigBuilder {
             || m.max_concurrent == 0
             || m.max_per_second == 0
         {
-            return Err(ConfigError::InvalidDuration(
+            errors.push(ConfigError::InvalidDuration(
                 "machine token verification limits",
             ));
         }
@@ -475,14 +491,14 @@ impl ClerkConfigBuilder {
             .unwrap_or_else(|| DEFAULT_API_VERSION.to_owned());
         let api_version = api_version.trim_matches('/').to_owned();
         if api_version.is_empty() || api_version.contains(['/', '?', '#', ' ']) {
-            return Err(ConfigError::InvalidApiVersion(api_version));
+            errors.push(ConfigError::InvalidApiVersion(api_version.clone()));
         }
         if self.authorized_parties.iter().any(|p| p.trim().is_empty()) {
-            return Err(ConfigError::InvalidAuthorizedParty);
+            errors.push(ConfigError::InvalidAuthorizedParty);
         }
         let clock_skew = self.clock_skew.unwrap_or(DEFAULT_CLOCK_SKEW);
         if clock_skew > Duration::from_secs(86_400) {
-            return Err(ConfigError::InvalidDuration("clock skew"));
+            errors.push(ConfigError::InvalidDuration("clock skew"));
         }
         let browser = browser_flow(
             &self.browser,
@@ -491,7 +507,8 @@ impl ClerkConfigBuilder {
             &api_url,
             &api_version,
             secret_key.as_ref(),
-        )?;
+        )
+        .map_err(|e| errors.push(e));
         let machines = (secret_key.is_some() || machine_secret_key.is_some()).then(|| {
             OpaqueVerifier::new(
                 api_url.clone(),
@@ -501,16 +518,31 @@ impl ClerkConfigBuilder {
             )
         });
         let keys = if let Some(pem) = self.jwt_key {
-            KeyStore::Pem(Arc::new(VerifyKey::from_pem_text(&pem)?))
+            VerifyKey::from_pem_text(&pem)
+                .map(|k| KeyStore::Pem(Arc::new(k)))
+                .map_err(|e| errors.push(e))
+                .ok()
         } else if let Some(secret) = &secret_key {
-            self.remote.validate()?;
-            KeyStore::remote(
-                format!("{api_url}/{api_version}/jwks"),
-                secret.clone(),
-                self.remote,
-            )
+            match self.remote.validate() {
+                Ok(()) => Some(KeyStore::remote(
+                    format!("{api_url}/{api_version}/jwks"),
+                    secret.clone(),
+                    self.remote,
+                )),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            }
         } else {
-            return Err(ConfigError::MissingKey);
+            // A malformed secret key was reported already: "missing" would mislead.
+            if !secret_key_given {
+                errors.push(ConfigError::MissingKey);
+            }
+            None
+        };
+        let (Some(keys), Ok(browser), true) = (keys, browser, errors.is_empty()) else {
+            return Err(ConfigError::from_list(errors));
         };
         let cache = if self.token_cache_off {
             None
@@ -715,6 +747,40 @@ mod tests {
             msg.contains("CLERK_JWT_KEY") && msg.contains("CLERK_SECRET_KEY"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let err = ClerkConfig::builder()
+            .publishable_key("pk_live_!!")
+            .api_url("ftp://x")
+            .authorized_parties([""])
+            .is_satellite(true)
+            .build()
+            .unwrap_err(); // ok: test
+        let names: Vec<String> = err.problems().iter().map(|e| format!("{e:?}")).collect();
+        assert_eq!(err.problems().len(), 5, "{names:?}");
+        for want in [
+            "InvalidPublishableKey",
+            "InvalidApiUrl",
+            "InvalidAuthorizedParty",
+            "SatelliteWithoutDomain",
+            "MissingKey",
+        ] {
+            assert!(
+                names.iter().any(|n| n.starts_with(want)),
+                "{want} in {names:?}"
+            );
+        }
+        let text = err.to_string();
+        assert!(text.starts_with("5 configuration problems:"), "{text}");
+        assert!(text.contains("CLERK_JWT_KEY"), "{text}");
+        // A malformed secret key is not also reported as missing.
+        let err = ClerkConfig::builder()
+            .secret_key("nope")
+            .build()
+            .unwrap_err(); // ok: test
+        assert_eq!(err, ConfigError::InvalidSecretKey);
     }
 
     #[test]

@@ -396,9 +396,31 @@ pub enum ConfigError {
     /// An organisation sync pattern cannot be compiled as Clerk compiles it.
     #[error("invalid organization sync pattern: {0}")]
     InvalidOrganizationPattern(String),
+    /// Several problems in one configuration, all reported at once (each is one of the other
+    /// variants).
+    #[error("{} configuration problems:{}", .0.len(), .0.iter().map(|e| format!("\n  - {e}")).collect::<String>())]
+    Several(Vec<ConfigError>),
     /// `CLERK_IS_SATELLITE` is neither `true` nor `false`.
     #[error("CLERK_IS_SATELLITE must be true or false, got {0:?}")]
     InvalidIsSatellite(String),
+}
+
+impl ConfigError {
+    /// One problem as itself, several as [`ConfigError::Several`].
+    pub(crate) fn from_list(mut errors: Vec<ConfigError>) -> ConfigError {
+        match errors.len() {
+            1 => errors.remove(0),
+            _ => ConfigError::Several(errors),
+        }
+    }
+
+    /// Every problem this error reports (itself, or each of [`ConfigError::Several`]).
+    pub fn problems(&self) -> &[ConfigError] {
+        match self {
+            ConfigError::Several(list) => list,
+            one => std::slice::from_ref(one),
+        }
+    }
 }
 
 impl fmt::Debug for ConfigError {
@@ -423,6 +445,7 @@ impl fmt::Debug for ConfigError {
             ConfigError::InvalidProxyUrl(_) => "InvalidProxyUrl",
             ConfigError::InvalidIsSatellite(_) => "InvalidIsSatellite",
             ConfigError::InvalidOrganizationPattern(_) => "InvalidOrganizationPattern",
+            ConfigError::Several(_) => "Several",
         };
         write!(f, "{variant}: {self}")
     }
