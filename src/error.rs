@@ -225,6 +225,17 @@ pub enum ClerkError {
     /// A webhook delivery was refused by the [`ClerkWebhook`](crate::ClerkWebhook) extractor.
     #[error("webhook refused: {0}")]
     Webhook(crate::webhook::WebhookError),
+    /// The session claims asked of [`Auth::claims_as`](crate::Auth::claims_as) are missing
+    /// (`401`) or do not have the asked shape (`403`), answered as [`ClaimsError`](crate::ClaimsError)
+    /// answers; converted by `?` in a handler returning `Result<_, ClerkError>`.
+    #[error(transparent)]
+    Claims(crate::auth::ClaimsError),
+}
+
+impl From<crate::auth::ClaimsError> for ClerkError {
+    fn from(e: crate::auth::ClaimsError) -> Self {
+        ClerkError::Claims(e)
+    }
 }
 
 impl ClerkError {
@@ -237,7 +248,8 @@ impl ClerkError {
             | ClerkError::ReverificationRequired { .. }
             | ClerkError::NotFound
             | ClerkError::MissingMiddleware
-            | ClerkError::Webhook(_) => None,
+            | ClerkError::Webhook(_)
+            | ClerkError::Claims(_) => None,
         }
     }
 
@@ -249,6 +261,7 @@ impl ClerkError {
             | ClerkError::KeysUnavailable { message, .. } => message,
             ClerkError::Webhook(err) => err.message(),
             ClerkError::Forbidden
+            | ClerkError::Claims(_)
             | ClerkError::ReverificationRequired { .. }
             | ClerkError::NotFound
             | ClerkError::MissingMiddleware => "",
@@ -267,6 +280,7 @@ impl ResponseError for ClerkError {
             ClerkError::NotFound => StatusCode::NOT_FOUND,
             ClerkError::MissingMiddleware => StatusCode::INTERNAL_SERVER_ERROR,
             ClerkError::Webhook(err) => err.status_code(),
+            ClerkError::Claims(err) => err.status_code(),
         }
     }
 
@@ -320,6 +334,7 @@ impl ResponseError for ClerkError {
                 "{{\"error\":\"invalid_webhook\",\"reason\":\"{}\"}}",
                 err.reason()
             )),
+            ClerkError::Claims(err) => err.error_response(),
         }
     }
 }

@@ -179,8 +179,9 @@ pub use crate::error::{ClerkError, ConfigError, Reason};
 pub use crate::extract::Authenticated;
 pub use crate::machine::{Accepts, TokenKind};
 pub use crate::middleware::{
-    ClerkAuth, ClerkAuthMiddleware, ClerkFuture, ClerkRequestExt, ClerkRequireAuth, ClerkWithAuth,
-    Lax, Mode, Strict, AUTH_MESSAGE_HEADER, AUTH_REASON_HEADER, AUTH_STATUS_HEADER,
+    keep_clerk_headers, ClerkAuth, ClerkAuthMiddleware, ClerkFuture, ClerkRequestExt,
+    ClerkRequireAuth, ClerkWithAuth, Lax, Mode, Strict, AUTH_MESSAGE_HEADER, AUTH_REASON_HEADER,
+    AUTH_STATUS_HEADER,
 };
 pub use crate::stats::{ClerkStats, TokenCacheStats};
 pub use crate::webhook::{

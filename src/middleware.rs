@@ -153,6 +153,8 @@ struct Options {
     accepts: Accepts,
     /// What a signed-in request must pass (strict only).
     require: Option<Has>,
+    /// What a signed-in request of a given method must pass too (strict only).
+    require_for: Vec<(actix_web::http::Method, Has)>,
     /// Answer `404` instead of `403` when `require` fails (not for reverification).
     hide_forbidden: bool,
     /// Signed-out page navigations go to the sign-in page (strict only).
@@ -180,6 +182,7 @@ impl<M: Mode> fmt::Debug for ClerkAuth<M> {
         .field("on_error", &self.opts.on_error.is_some())
         .field("accepts", &self.opts.accepts)
         .field("require", &self.opts.require)
+        .field("require_for", &self.opts.require_for)
         .field("hide_forbidden", &self.opts.hide_forbidden)
         .field("sign_in_redirect", &self.opts.sign_in_redirect)
         .finish()
@@ -195,6 +198,7 @@ impl<M: Mode> ClerkAuth<M> {
                 auth_headers: true,
                 on_error: None,
                 require: None,
+                require_for: Vec::new(),
                 hide_forbidden: false,
                 sign_in_redirect: false,
                 accepts: Accepts::default(),
@@ -281,6 +285,29 @@ impl ClerkAuth<Strict> {
     /// ```
     pub fn require(mut self, check: Has) -> Self {
         self.opts.require = Some(check);
+        self
+    }
+
+    /// Like [`require`](Self::require), for the requests of one method only (in addition to
+    /// `require`, if set): per-method requirements on one resource without a
+    /// [`protect`](crate::Auth::protect) in each handler. Call it once per method.
+    ///
+    /// ```no_run
+    /// use actix_clerk::{ClerkConfig, ClerkRequireAuth, Has};
+    /// use actix_web::http::Method;
+    /// use actix_web::{web, App, HttpResponse};
+    ///
+    /// # fn app(clerk: ClerkConfig) {
+    /// // Any signed-in member reads the projects; only an admin deletes one.
+    /// let projects = web::resource("/projects/{id}")
+    ///     .wrap(ClerkRequireAuth::new(clerk).require_for(Method::DELETE, Has::role("org:admin")))
+    ///     .route(web::get().to(HttpResponse::Ok))
+    ///     .route(web::delete().to(HttpResponse::NoContent));
+    /// # let _ = App::new().service(projects);
+    /// # }
+    /// ```
+    pub fn require_for(mut self, method: actix_web::http::Method, check: Has) -> Self {
+        self.opts.require_for.push((method, check));
         self
     }
 
@@ -405,13 +432,33 @@ fn add_decision_headers(headers: &mut HeaderMap, opts: &Options, decision: &Deci
 }
 
 /// The error a signed-in request fails the route's check with, if it does.
-fn check_requirement(opts: &Options, auth: &Auth) -> Option<ClerkError> {
-    let check = opts.require.as_ref()?;
-    match auth.protect(check) {
-        Ok(()) => None,
-        Err(ClerkError::Forbidden) if opts.hide_forbidden => Some(ClerkError::NotFound),
-        Err(e) => Some(e),
+fn check_requirement(
+    opts: &Options,
+    method: &actix_web::http::Method,
+    auth: &Auth,
+) -> Option<ClerkError> {
+    let for_method = opts
+        .require_for
+        .iter()
+        .filter(|(m, _)| m == method)
+        .map(|(_, c)| c);
+    for check in opts.require.iter().chain(for_method) {
+        match auth.protect(check) {
+            Ok(()) => {}
+            Err(ClerkError::Forbidden) if opts.hide_forbidden => return Some(ClerkError::NotFound),
+            Err(e) => return Some(e),
+        }
     }
+    None
+}
+
+/// Whether a signed-in request passes the route's checks (the fast path's test).
+fn requirement_met(opts: &Options, method: &actix_web::http::Method, auth: &Auth) -> bool {
+    opts.require.as_ref().is_none_or(|check| auth.has(check))
+        && opts
+            .require_for
+            .iter()
+            .all(|(m, check)| m != method || auth.has(check))
 }
 
 fn to_error(decision: &Decision) -> Option<ClerkError> {
@@ -479,18 +526,71 @@ fn sign_in_redirect(opts: &Options, req: &ServiceRequest, decision: &Decision) -
 /// The hook's response, with the protocol headers of the default one where it has none.
 fn hook_response(hook: &ErrorHook, err: ClerkError, req: &HttpRequest) -> HttpResponse {
     let default = err.error_response();
-    let mut res = hook(err, req);
-    let keep = match res.status() {
-        StatusCode::UNAUTHORIZED => header::WWW_AUTHENTICATE,
-        StatusCode::SERVICE_UNAVAILABLE => header::RETRY_AFTER,
-        _ => return res,
+    // RFC 6750's challenge for a 401 the hook makes of any error: `invalid_token` only when a
+    // presented token was refused (an outage or a failed check judged no token bad).
+    let challenge = match &err {
+        ClerkError::Unauthenticated {
+            token_presented: true,
+            ..
+        } => "Bearer error=\"invalid_token\"",
+        _ => "Bearer",
     };
-    if !res.headers().contains_key(&keep) {
-        if let Some(v) = default.headers().get(&keep) {
-            res.headers_mut().insert(keep, v.clone());
+    let mut res = hook(err, req);
+    match res.status() {
+        StatusCode::UNAUTHORIZED if !res.headers().contains_key(header::WWW_AUTHENTICATE) => {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
+        StatusCode::SERVICE_UNAVAILABLE if !res.headers().contains_key(header::RETRY_AFTER) => {
+            if let Some(v) = default.headers().get(header::RETRY_AFTER) {
+                res.headers_mut().insert(header::RETRY_AFTER, v.clone());
+            }
+        }
+        _ => {}
     }
     res
+}
+
+/// Copies what the crate puts on an answer — `WWW-Authenticate`, `Retry-After`, the
+/// `x-clerk-auth-*` headers and the browser flow's `Set-Cookie` lines — from `from` to `to`
+/// where `to` has none of its own: for an actix `ErrorHandlers` handler that builds a fresh
+/// response (actix hands it the old one and keeps nothing of it).
+///
+/// ```
+/// use actix_web::dev::ServiceResponse;
+/// use actix_web::middleware::ErrorHandlerResponse;
+/// use actix_web::HttpResponse;
+///
+/// fn problem_json<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+///     let mut fresh = HttpResponse::Unauthorized()
+///         .content_type("application/problem+json")
+///         .body(r#"{"title":"Unauthorized","status":401}"#);
+///     actix_clerk::keep_clerk_headers(res.headers(), fresh.headers_mut());
+///     let (req, _) = res.into_parts();
+///     Ok(ErrorHandlerResponse::Response(
+///         ServiceResponse::new(req, fresh).map_into_right_body(),
+///     ))
+/// }
+/// # let _ = problem_json::<actix_web::body::BoxBody>;
+/// ```
+pub fn keep_clerk_headers(from: &HeaderMap, to: &mut HeaderMap) {
+    for name in [
+        header::WWW_AUTHENTICATE,
+        header::RETRY_AFTER,
+        HeaderName::from_static(AUTH_STATUS_HEADER),
+        HeaderName::from_static(AUTH_REASON_HEADER),
+        HeaderName::from_static(AUTH_MESSAGE_HEADER),
+        header::SET_COOKIE,
+    ] {
+        if to.contains_key(&name) {
+            continue;
+        }
+        for v in from.get_all(&name) {
+            to.append(name.clone(), v.clone());
+        }
+    }
 }
 
 impl<S, B, M> Transform<S, ServiceRequest> for ClerkAuth<M>
@@ -557,7 +657,8 @@ where
         add_decision_headers(res.headers_mut(), &opts, &decision);
         return Ok(req.into_response(res).map_into_right_body());
     }
-    let error = to_error(&decision).or_else(|| check_requirement(&opts, &decision.auth));
+    let error =
+        to_error(&decision).or_else(|| check_requirement(&opts, req.method(), &decision.auth));
     let reject = match &error {
         Some(ClerkError::KeysUnavailable { .. }) => strict || opts.on_error.is_some(),
         Some(_) => strict,
@@ -750,12 +851,7 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: 'static,
 {
-    if decision.auth.is_signed_in()
-        && opts
-            .require
-            .as_ref()
-            .is_none_or(|check| decision.auth.has(check))
-    {
+    if decision.auth.is_signed_in() && requirement_met(&opts, req.method(), &decision.auth) {
         req.extensions_mut().insert(decision.auth);
         return ClerkFuture::Passed {
             fut: service.call(req),

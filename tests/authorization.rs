@@ -838,3 +838,54 @@ async fn the_authorization_example_protects_by_require() {
         }
     }
 }
+
+// Per-method requirements on one resource: any member reads, only an admin deletes; the
+// general `require` still applies to every method.
+#[actix_web::test]
+async fn require_for_checks_only_its_method() {
+    use actix_clerk::testing::TestInstance;
+    use actix_web::http::Method;
+    let instance = TestInstance::new();
+    let clerk = instance.config().build().expect("config");
+    let app = test::init_service(
+        App::new().service(
+            web::resource("/projects/1")
+                .wrap(
+                    ClerkRequireAuth::new(clerk)
+                        .require(Has::permission("org:projects:read"))
+                        .require_for(Method::DELETE, Has::role("org:admin")),
+                )
+                .route(web::get().to(HttpResponse::Ok))
+                .route(web::delete().to(HttpResponse::NoContent)),
+        ),
+    )
+    .await;
+    let token = |role: &str, perms: &[&str]| {
+        instance
+            .session_token("user_1")
+            .org("org_1", "acme", role)
+            .org_permissions(perms.iter().copied())
+            .sign()
+    };
+    let member = token("member", &["org:projects:read"]);
+    let admin = token("admin", &["org:projects:read"]);
+    let outsider = token("member", &[]);
+    for (method, token, want) in [
+        (Method::GET, &member, 200),
+        (Method::DELETE, &member, 403),
+        (Method::DELETE, &admin, 204),
+        (Method::GET, &outsider, 403),
+        (Method::DELETE, &outsider, 403),
+    ] {
+        // Twice: fresh, then from the token cache (the fast path checks too).
+        for _ in 0..2 {
+            let req = test::TestRequest::default()
+                .method(method.clone())
+                .uri("/projects/1")
+                .insert_header(("authorization", format!("Bearer {token}")))
+                .to_request();
+            let res = test::call_service(&app, req).await;
+            assert_eq!(res.status().as_u16(), want, "{method}");
+        }
+    }
+}

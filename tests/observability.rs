@@ -405,3 +405,149 @@ async fn debug_output_names_the_mode_and_hides_the_secret() {
         assert!(!text.contains("hidden_value"), "{text}");
     }
 }
+
+// A hook answering 401 for an error that is not `Unauthenticated` (a key outage, a failed
+// check) still carries RFC 6750's challenge (plain `Bearer`: no presented token was judged bad).
+#[actix_web::test]
+async fn an_on_error_401_for_an_outage_or_a_failed_check_keeps_the_challenge() {
+    use actix_clerk::testing::TestInstance;
+    use actix_clerk::Has;
+    let hook = |_, _: &actix_web::HttpRequest| HttpResponse::Unauthorized().body("no");
+    let outage = ClerkConfig::builder()
+        .secret_key("sk_test_obs")
+        .api_url(closed_port_url())
+        .jwks_fetch_timeout(Duration::from_millis(300))
+        .build()
+        .expect("config");
+    let instance = TestInstance::new();
+    let app = test::init_service(
+        App::new()
+            .service(
+                web::scope("/outage")
+                    .wrap(ClerkRequireAuth::new(outage).on_error(hook))
+                    .route("/me", web::get().to(me)),
+            )
+            .service(
+                web::scope("/admin")
+                    .wrap(
+                        ClerkRequireAuth::new(instance.config().build().expect("config"))
+                            .require(Has::role("org:admin"))
+                            .on_error(hook),
+                    )
+                    .route("/me", web::get().to(me)),
+            ),
+    )
+    .await;
+    let member = instance
+        .session_token("user_1")
+        .org("org_1", "acme", "member")
+        .sign();
+    for path in ["/outage/me", "/admin/me"] {
+        let req = test::TestRequest::get()
+            .uri(path)
+            .insert_header((header::AUTHORIZATION, format!("Bearer {member}")))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(
+            header(&res, "www-authenticate").as_deref(),
+            Some("Bearer"),
+            "{path}"
+        );
+    }
+}
+
+// An `ErrorHandlers` handler that builds a fresh response keeps the crate's headers with
+// `keep_clerk_headers`; without it they are gone (actix keeps nothing of the old response).
+#[actix_web::test]
+async fn error_handlers_keep_the_headers_with_keep_clerk_headers() {
+    use actix_web::dev::ServiceResponse;
+    use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+    fn fresh<B>(
+        keep: bool,
+    ) -> impl Fn(ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+        move |res| {
+            let mut new = HttpResponse::Unauthorized().body("problem");
+            if keep {
+                actix_clerk::keep_clerk_headers(res.headers(), new.headers_mut());
+            }
+            let (req, _) = res.into_parts();
+            Ok(ErrorHandlerResponse::Response(
+                ServiceResponse::new(req, new).map_into_right_body(),
+            ))
+        }
+    }
+    let key = TestKey::generate("ins_obs");
+    let config = pem_config(&key);
+    let app = test::init_service(
+        App::new()
+            .service(
+                web::scope("/kept")
+                    .wrap(ClerkRequireAuth::new(config.clone()))
+                    .wrap(ErrorHandlers::new().handler(StatusCode::UNAUTHORIZED, fresh(true)))
+                    .route("/me", web::get().to(me)),
+            )
+            .service(
+                web::scope("/dropped")
+                    .wrap(ClerkRequireAuth::new(config))
+                    .wrap(ErrorHandlers::new().handler(StatusCode::UNAUTHORIZED, fresh(false)))
+                    .route("/me", web::get().to(me)),
+            ),
+    )
+    .await;
+    let res = test::call_service(&app, test::TestRequest::get().uri("/kept/me").to_request()).await;
+    assert_eq!(header(&res, "www-authenticate").as_deref(), Some("Bearer"));
+    assert_eq!(
+        header(&res, "x-clerk-auth-reason").as_deref(),
+        Some("session-token-and-uat-missing")
+    );
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/dropped/me").to_request(),
+    )
+    .await;
+    assert!(header(&res, "www-authenticate").is_none());
+}
+
+// `auth.protect(..)?` and `auth.claims_as()?` in one handler returning `Result<_, ClerkError>`.
+#[actix_web::test]
+async fn claims_errors_convert_into_clerk_errors() {
+    use actix_clerk::testing::TestInstance;
+    use actix_clerk::{ClerkError, Has};
+    #[derive(serde::Deserialize)]
+    struct Billing {
+        plan: String,
+    }
+    async fn billing(auth: Auth) -> Result<String, ClerkError> {
+        auth.protect(&Has::role("org:admin"))?;
+        let claims: Billing = auth.claims_as()?;
+        Ok(claims.plan)
+    }
+    let instance = TestInstance::new();
+    let app = test::init_service(
+        App::new()
+            .wrap(ClerkWithAuth::new(
+                instance.config().build().expect("config"),
+            ))
+            .route("/billing", web::get().to(billing)),
+    )
+    .await;
+    let call = |token: String| {
+        test::TestRequest::get()
+            .uri("/billing")
+            .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
+            .to_request()
+    };
+    let admin = instance
+        .session_token("user_1")
+        .org("org_1", "acme", "admin");
+    let res = test::call_service(&app, call(admin.clone().claim("plan", "pro").sign())).await;
+    assert_eq!(test::read_body(res).await, "pro");
+    let res = test::call_service(&app, call(admin.sign())).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let member = instance
+        .session_token("user_1")
+        .org("org_1", "acme", "member");
+    let res = test::call_service(&app, call(member.claim("plan", "pro").sign())).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
