@@ -8,14 +8,16 @@ use actix_clerk::{Auth, ClerkConfig, ClerkError, ClerkRequireAuth};
 use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpResponse, HttpServer, ResponseError as _};
 use serde_json::json;
 
 async fn me(auth: Auth) -> web::Json<Auth> {
     web::Json(auth)
 }
 
-/// Renders any 401 of the app as a problem+json document, using the ClerkError when present.
+/// Renders any 401 of the app as a problem+json document, using the ClerkError when present,
+/// and keeping the crate's headers (`WWW-Authenticate`, `x-clerk-auth-*`): actix keeps nothing
+/// of the response a handler replaces.
 fn problem_json<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let reason = res
         .response()
@@ -25,10 +27,12 @@ fn problem_json<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerRes
         .map_or("unknown", |r| r.as_str());
     let body =
         json!({"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": reason});
-    let (req, _) = res.into_parts();
-    let res = HttpResponse::Unauthorized()
+    let mut fresh = HttpResponse::Unauthorized()
         .content_type("application/problem+json")
         .body(body.to_string());
+    actix_clerk::keep_clerk_headers(res.headers(), fresh.headers_mut());
+    let (req, _) = res.into_parts();
+    let res = fresh;
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, res).map_into_right_body(),
     ))
@@ -47,12 +51,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             // 1. The hook: the middleware answers with the application's response.
             .service(
                 web::scope("/hook")
-                    .wrap(ClerkRequireAuth::new(clerk.clone()).on_error(|err, _req| match err {
-                        ClerkError::KeysUnavailable { .. } => {
-                            HttpResponse::ServiceUnavailable().body("try again soon")
+                    .wrap(ClerkRequireAuth::new(clerk.clone()).on_error(|err, _req| {
+                        match err {
+                            ClerkError::KeysUnavailable { .. } => {
+                                HttpResponse::ServiceUnavailable().body("try again soon")
+                            }
+                            ClerkError::Unauthenticated { reason, .. } => {
+                                HttpResponse::Unauthorized().json(
+                                    json!({"error": "sign in first", "reason": reason.as_str()}),
+                                )
+                            }
+                            // Failed checks, reverification: their default answers.
+                            other => other.error_response(),
                         }
-                        other => HttpResponse::Unauthorized()
-                            .json(json!({"error": "sign in first", "reason": other.reason().map(|r| r.as_str())})),
                     }))
                     .route("/me", web::get().to(me)),
             )

@@ -1,12 +1,13 @@
-//! The seed's `ClerkExpressRequireAuth` example, line for line in actix: the strict
-//! middleware lets only signed-in requests through, and the error override answers
-//! `401 Unauthenticated!` like the seed's Express error handler.
+//! Clerk's `ClerkExpressRequireAuth` example, line for line in actix: the strict middleware
+//! lets only signed-in requests through, and the error override answers a signed-out request
+//! `401 Unauthenticated!` like the Express error handler of Clerk's documentation. Other
+//! errors keep their default answers (a key outage `503` with `Retry-After`).
 //!
 //! Environment: `PORT` (default 3000), `CLERK_SECRET_KEY`, `CLERK_PUBLISHABLE_KEY`,
 //! `CLERK_JWT_KEY`, `CLERK_API_URL`, `CLERK_AUTHORIZED_PARTIES` (comma-separated).
 
-use actix_clerk::{Auth, ClerkConfig, ClerkRequireAuth};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_clerk::{Auth, ClerkConfig, ClerkError, ClerkRequireAuth};
+use actix_web::{web, App, HttpResponse, HttpServer, ResponseError as _};
 
 // `Auth` extracts the middleware's outcome (and names the problem, should the middleware be
 // missing on this route).
@@ -27,11 +28,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = HttpServer::new(move || {
         App::new().service(
             web::resource("/protected-endpoint")
-                .wrap(ClerkRequireAuth::new(clerk.clone()).on_error(|err, _req| {
-                    // The counterpart of `console.error(err.stack)`: the reason, never the token.
-                    eprintln!("unauthenticated request: {err}");
-                    HttpResponse::Unauthorized().body("Unauthenticated!")
-                }))
+                .wrap(
+                    ClerkRequireAuth::new(clerk.clone()).on_error(|err, _req| match err {
+                        ClerkError::Unauthenticated { .. } => {
+                            // The counterpart of `console.error(err.stack)`: the reason, never
+                            // the token.
+                            eprintln!("unauthenticated request: {err}");
+                            HttpResponse::Unauthorized().body("Unauthenticated!")
+                        }
+                        other => other.error_response(),
+                    }),
+                )
                 .route(web::get().to(protected_endpoint))
                 .route(web::post().to(protected_endpoint)),
         )

@@ -1,4 +1,4 @@
-//! The seed's `ClerkExpressWithAuth` example, line for line in actix: the lax middleware
+//! Clerk's `ClerkExpressWithAuth` example, line for line in actix: the lax middleware
 //! answers every request with the auth object as JSON (signed in or signed out).
 //!
 //! Environment: `PORT` (default 3000), `CLERK_SECRET_KEY`, `CLERK_PUBLISHABLE_KEY`,

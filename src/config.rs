@@ -77,9 +77,12 @@ impl ClerkConfig {
         ClerkConfigBuilder::default()
     }
 
-    /// Reads `CLERK_SECRET_KEY`, `CLERK_PUBLISHABLE_KEY`, `CLERK_JWT_KEY`, `CLERK_API_URL`,
-    /// `CLERK_API_VERSION` and `CLERK_AUTHORIZED_PARTIES` (comma-separated) and builds.
-    /// Empty variables count as unset.
+    /// Reads `CLERK_SECRET_KEY`, `CLERK_MACHINE_SECRET_KEY`, `CLERK_PUBLISHABLE_KEY`,
+    /// `CLERK_JWT_KEY`, `CLERK_API_URL`, `CLERK_API_VERSION`, `CLERK_AUTHORIZED_PARTIES`
+    /// (comma-separated), and for browser page navigations `CLERK_DOMAIN`, `CLERK_PROXY_URL`,
+    /// `CLERK_IS_SATELLITE` (`true`/`false`) and `CLERK_SIGN_IN_URL`, and builds. Empty
+    /// variables count as unset. Every problem is reported at once
+    /// ([`ConfigError::problems`]).
     pub fn from_env() -> Result<Self, ConfigError> {
         ClerkConfigBuilder::from_env()?.build()
     }

@@ -104,12 +104,17 @@ pub type ClerkWithAuth = ClerkAuth<Lax>;
 /// attached to the response).
 ///
 /// [`on_error`](ClerkAuth::on_error) is handed every rejection:
-/// [`ClerkError::Unauthenticated`] (signed out: no token, invalid, expired, …) and
-/// [`ClerkError::KeysUnavailable`] (no decision possible).
+/// [`ClerkError::Unauthenticated`] (signed out: no token, invalid, expired, …),
+/// [`ClerkError::KeysUnavailable`] (no decision possible), and with
+/// [`require`](ClerkAuth::require) / [`require_for`](ClerkAuth::require_for)
+/// [`ClerkError::Forbidden`], [`ClerkError::ReverificationRequired`] and
+/// [`ClerkError::NotFound`]. Answer what you mean to change and hand the rest to its default
+/// response, as below: a key outage answered `401` would sign people out, and Clerk's
+/// reverification `403` answered otherwise never reaches Clerk's frontend.
 ///
 /// ```no_run
-/// use actix_clerk::{Auth, ClerkConfig, ClerkRequireAuth};
-/// use actix_web::{web, App, HttpResponse, HttpServer};
+/// use actix_clerk::{Auth, ClerkConfig, ClerkError, ClerkRequireAuth};
+/// use actix_web::{web, App, HttpResponse, HttpServer, ResponseError as _};
 ///
 /// async fn me(auth: Auth) -> web::Json<Auth> {
 ///     web::Json(auth)
@@ -122,8 +127,12 @@ pub type ClerkWithAuth = ClerkAuth<Lax>;
 ///         App::new().service(
 ///             web::scope("/api")
 ///                 .wrap(
-///                     ClerkRequireAuth::new(clerk.clone())
-///                         .on_error(|_err, _req| HttpResponse::Unauthorized().body("Unauthenticated!")),
+///                     ClerkRequireAuth::new(clerk.clone()).on_error(|err, _req| match err {
+///                         ClerkError::Unauthenticated { .. } => {
+///                             HttpResponse::Unauthorized().body("Unauthenticated!")
+///                         }
+///                         other => other.error_response(),
+///                     }),
 ///                 )
 ///                 .route("/me", web::get().to(me)),
 ///         )
@@ -268,7 +277,8 @@ impl ClerkAuth<Strict> {
     /// `401` as always; signed in but failing → [`ClerkError::Forbidden`] (`403`), or
     /// [`ClerkError::ReverificationRequired`] (`403` with Clerk's reverification body) when
     /// only the reverification part fails. Both go through [`on_error`](ClerkAuth::on_error)
-    /// and actix's `ErrorHandlers` like every rejection.
+    /// and actix's `ErrorHandlers` like every rejection (see [`ClerkRequireAuth`] for a hook
+    /// that keeps their default answers).
     ///
     /// ```no_run
     /// use actix_clerk::{ClerkConfig, ClerkRequireAuth, Has, Reverification};

@@ -249,9 +249,11 @@ impl Auth {
         }
     }
 
-    /// Whether the request carries a valid, active session.
-    /// Whether the request is authenticated: a valid, active session, or (on a middleware
-    /// that accepts them) a valid machine token.
+    /// Whether the request is authenticated: a valid, active session, or — on a middleware
+    /// that [`accepts`](crate::ClerkAuth::accepts) them — a valid machine token (API key, M2M
+    /// or OAuth token). A pending session (`sts: pending`) is not signed in. Use
+    /// [`is_machine`](Self::is_machine) or [`token_kind`](Self::token_kind) to tell people from
+    /// machines.
     pub fn is_signed_in(&self) -> bool {
         !matches!(*self.inner, AuthState::SignedOut(_))
     }
@@ -347,9 +349,9 @@ impl Auth {
         }
     }
 
-    /// The user (`sub`).
-    /// The user (`sub`); for machine tokens, Clerk's `userId` (an API key whose subject is a
-    /// user, an OAuth token's user).
+    /// The signed-in user: a session's `sub`; for a machine token, Clerk's `userId` — the user
+    /// an OAuth token acts for, or the owner of an API key whose subject is a user (an API key
+    /// owned by an organisation, and an M2M token, have none). `None` when signed out.
     pub fn user_id(&self) -> Option<&str> {
         match &*self.inner {
             AuthState::SignedIn(s) => s.user_id.as_deref(),
