@@ -1,7 +1,7 @@
 //! Testing kit (feature `testing`): Clerk session tokens minted locally, a local stand-in for
-//! Clerk's Backend API, and [`Auth`](crate::Auth) values, so that an application tests its
-//! signed-in, signed-out, organisation and machine-token routes offline, with no Clerk
-//! account.
+//! Clerk's Backend API, [`Auth`](crate::Auth) values and signed webhook deliveries, so that an
+//! application tests its signed-in, signed-out, organisation and machine-token routes and its
+//! webhook receiver offline, with no Clerk account.
 //!
 //! Enable it for tests only:
 //!
@@ -71,6 +71,13 @@
 //! - [`signed_in_auth`], [`signed_out_auth`], [`SessionTokenBuilder::to_auth`],
 //!   [`MachineTokenBuilder::to_auth`]: [`Auth`](crate::Auth) values for calling handlers
 //!   directly.
+//! - [`TestWebhookSecret`]: a webhook endpoint's `whsec_` signing secret (fresh or given) and
+//!   its [`WebhookVerifier`](crate::WebhookVerifier); [`TestWebhookDelivery`]: a delivery
+//!   signed as Svix signs Clerk's (every header Svix sends; tampering, another secret, several
+//!   signatures, time controls, missing headers), as headers and body or as an actix
+//!   `TestRequest`; [`sample_event`]: Clerk-shaped events of every type
+//!   [`WebhookEvent`](crate::WebhookEvent) has a variant for, with setters for the fields a
+//!   test checks.
 //!
 //! Every token the kit mints is decided by `@clerk/backend` exactly as by this crate (the
 //! crate's own tests check a matrix of them against Clerk's SDK). Everything here is for tests:
@@ -94,6 +101,7 @@ mod machine;
 mod request;
 mod session;
 mod sessions;
+mod webhook;
 
 pub use auth::{signed_in_auth, signed_out_auth};
 pub use backend::{
@@ -108,6 +116,10 @@ pub use machine::MachineTokenBuilder;
 pub use request::TestRequestExt;
 pub use session::{Malformed, SessionTokenBuilder, DEFAULT_LIFETIME};
 pub use sessions::{BROWSER_TOKEN_LIFETIME, REFRESH_REFUSED_CODE};
+pub use webhook::{
+    sample_event, IntoWebhookBody, SampleEvent, TestWebhookDelivery, TestWebhookSecret,
+    SVIX_USER_AGENT,
+};
 
 /// The default `azp` of the kit's session tokens (the origin of the frontend that asked for
 /// them): add it to [`authorized_parties`](crate::ClerkConfigBuilder::authorized_parties), or
