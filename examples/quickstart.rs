@@ -1,16 +1,15 @@
 //! Quickstart: a lax public route and a strict protected scope.
 //!
-//! With no environment at all it runs offline: a local instance of the testing kit
-//! (`actix_clerk::testing`, enabled for the crate's examples) makes a key, the configuration
-//! verifies with it (networkless, as with `CLERK_JWT_KEY`), and the example prints
-//! ready-to-paste `curl` commands with a freshly minted token. With `CLERK_SECRET_KEY` or
-//! `CLERK_JWT_KEY` set, it uses your real Clerk instance instead.
+//! With no environment at all it runs offline, as any app of yours can in a debug build
+//! (`ClerkConfigBuilder::offline_development`, `CLERK_DEV_OFFLINE=1`): a local key kept in
+//! `.clerk-dev/` verifies the session tokens written next to it, and the example prints
+//! ready-to-paste `curl` commands. With `CLERK_SECRET_KEY` or `CLERK_JWT_KEY` set, it uses your
+//! real Clerk instance instead.
 //!
 //! ```sh
 //! cargo run --example quickstart
 //! ```
 
-use actix_clerk::testing::TestInstance;
 use actix_clerk::{Auth, ClerkConfig, ClerkRequireAuth, ClerkWithAuth};
 use actix_web::{get, web, App, HttpServer, Responder};
 
@@ -30,18 +29,20 @@ async fn me(auth: web::ReqData<Auth>) -> impl Responder {
     web::Json(auth.into_inner())
 }
 
+/// Where offline development keeps its key and tokens.
+const DEV_DIR: &str = ".clerk-dev";
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
-    let origin = format!("http://localhost:{port}");
     let real = ["CLERK_SECRET_KEY", "CLERK_JWT_KEY"]
         .iter()
         .any(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()));
 
-    let (clerk, token) = if real {
+    let clerk = if real {
         let clerk = ClerkConfig::from_env().map_err(std::io::Error::other)?;
         // Report a wrong secret key or an unreachable API now, not on the first request.
         if let Err(err) = clerk.warm_up().await {
@@ -50,23 +51,15 @@ async fn main() -> std::io::Result<()> {
                 err.message()
             );
         }
-        (clerk, None)
+        clerk
     } else {
-        let instance = TestInstance::builder()
-            .frontend_api("clerk.quickstart.local")
-            .kid("ins_quickstart_local")
-            .build();
-        let clerk = instance
-            .config()
-            .authorized_parties([origin.clone()])
-            .build()
-            .map_err(std::io::Error::other)?;
-        let token = instance
-            .session_token("user_quickstart")
-            .azp(origin.clone())
-            .session_id("sess_quickstart")
-            .sign();
-        (clerk, Some(token))
+        // Offline development (debug builds only): a local key in .clerk-dev/ (kept across
+        // restarts) verifies the tokens written next to it. Your own app gets the same with
+        // CLERK_DEV_OFFLINE=1 and ClerkConfig::from_env().
+        ClerkConfig::builder()
+            .offline_development(DEV_DIR)
+            .and_then(|b| b.build())
+            .map_err(std::io::Error::other)?
     };
 
     let server = HttpServer::new({
@@ -88,23 +81,20 @@ async fn main() -> std::io::Result<()> {
     .bind(("127.0.0.1", port))?;
 
     println!("actix-clerk quickstart listening on http://127.0.0.1:{port}");
-    match &token {
-        Some(token) => {
-            println!(
-                "offline mode: a local development key signs the token below (valid for 1 hour)\n"
-            );
-            println!("# signed in: 200 with the user id");
-            println!("curl -i -H 'Authorization: Bearer {token}' http://127.0.0.1:{port}/api/me\n");
-            println!("# no token: 401 from the strict scope");
-            println!("curl -i http://127.0.0.1:{port}/api/me\n");
-            println!("# the lax scope answers both");
-            println!("curl -i http://127.0.0.1:{port}/public/hello");
-        }
-        None => {
-            println!("using your Clerk instance (CLERK_SECRET_KEY / CLERK_JWT_KEY)\n");
-            println!("curl -i -H \"Authorization: Bearer $SESSION_TOKEN\" http://127.0.0.1:{port}/api/me");
-            println!("curl -i http://127.0.0.1:{port}/public/hello");
-        }
+    if real {
+        println!("using your Clerk instance (CLERK_SECRET_KEY / CLERK_JWT_KEY)\n");
+        println!(
+            "curl -i -H \"Authorization: Bearer $SESSION_TOKEN\" http://127.0.0.1:{port}/api/me"
+        );
+        println!("curl -i http://127.0.0.1:{port}/public/hello");
+    } else {
+        println!("offline development: {DEV_DIR}/session-token is signed by the local key (valid for a day)\n");
+        println!("# signed in: 200 with the user id");
+        println!("curl -i -H \"Authorization: Bearer $(cat {DEV_DIR}/session-token)\" http://127.0.0.1:{port}/api/me\n");
+        println!("# no token: 401 from the strict scope");
+        println!("curl -i http://127.0.0.1:{port}/api/me\n");
+        println!("# the lax scope answers both");
+        println!("curl -i http://127.0.0.1:{port}/public/hello");
     }
     server.run().await
 }

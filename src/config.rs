@@ -150,6 +150,12 @@ pub struct ClerkConfigBuilder {
     browser: BrowserSettings,
 }
 
+/// The secret key offline development sets when none is given (never sent anywhere: the
+/// Backend API URL points where nothing listens).
+const OFFLINE_SECRET_KEY: &str = "sk_test_offline_development";
+/// Where offline development points the Backend API: a local port where nothing listens.
+const OFFLINE_API_URL: &str = "http://127.0.0.1:9";
+
 /// The browser flow's settings, as given to the builder.
 #[derive(Default, Clone)]
 struct BrowserSettings {
@@ -206,6 +212,9 @@ impl ClerkConfigBuilder {
             },
             ..ClerkConfigBuilder::default()
         };
+        if crate::offline::requested() {
+            b = b.offline_development(crate::offline::dir_from_env())?;
+        }
         if let Some(v) = env_var("CLERK_IS_SATELLITE")? {
             b.browser.is_satellite = match v.trim() {
                 "true" => true,
@@ -363,6 +372,36 @@ impl ClerkConfigBuilder {
     pub fn disable_token_cache(mut self) -> Self {
         self.token_cache_off = true;
         self
+    }
+
+    /// Offline development, with no Clerk account (what `CLERK_DEV_OFFLINE=1` turns on in
+    /// [`from_env`](Self::from_env), in the folder `CLERK_DEV_DIR`, default `.clerk-dev`):
+    /// session tokens are verified with a local RSA key kept in `dir` (made on first use, so
+    /// it survives restarts), and fresh tokens signed by it are written there at every start —
+    /// `session-token` (user `user_dev`) and `session-token-org-admin` (an `org:admin` of
+    /// `org_dev`), valid for a day — for
+    /// `curl -H "Authorization: Bearer $(cat .clerk-dev/session-token)" …`. A secret key and a
+    /// Backend API URL where nothing listens are set when none is given, so that middlewares
+    /// accepting machine tokens build (opaque ones answer `unexpected-error`); `dir` also keeps
+    /// a webhook signing secret ([`WebhookVerifier::from_env`](crate::WebhookVerifier::from_env)
+    /// uses it under `CLERK_DEV_OFFLINE`).
+    ///
+    /// Debug builds only: in a release build (`cfg(debug_assertions)` off) this is
+    /// [`ConfigError::OfflineInRelease`], so that a production binary never verifies tokens
+    /// with a developer's key, even with the variable set by mistake.
+    pub fn offline_development(
+        mut self,
+        dir: impl AsRef<std::path::Path>,
+    ) -> Result<Self, ConfigError> {
+        let offline = crate::offline::setup(dir.as_ref())?;
+        self.jwt_key = Some(offline.public_pem);
+        if self.secret_key.is_none() {
+            self.secret_key = Some(OFFLINE_SECRET_KEY.to_owned());
+        }
+        if self.api_url.is_none() {
+            self.api_url = Some(OFFLINE_API_URL.to_owned());
+        }
+        Ok(self)
     }
 
     /// Turns the browser flow off for an API-only service: page navigations are decided as

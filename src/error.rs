@@ -411,6 +411,13 @@ pub enum ConfigError {
     /// An organisation sync pattern cannot be compiled as Clerk compiles it.
     #[error("invalid organization sync pattern: {0}")]
     InvalidOrganizationPattern(String),
+    /// `CLERK_DEV_OFFLINE` in a release build: offline development (a local key standing in
+    /// for the instance's) exists only in debug builds.
+    #[error("CLERK_DEV_OFFLINE is set in a release build: offline development (a local key instead of your Clerk instance's) works only in debug builds; unset it")]
+    OfflineInRelease,
+    /// The offline development folder could not be read or written.
+    #[error("offline development setup failed: {0}")]
+    OfflineSetup(String),
     /// Several problems in one configuration, all reported at once (each is one of the other
     /// variants).
     #[error("{} configuration problems:{}", .0.len(), .0.iter().map(|e| format!("\n  - {e}")).collect::<String>())]
@@ -461,6 +468,8 @@ impl fmt::Debug for ConfigError {
             ConfigError::InvalidIsSatellite(_) => "InvalidIsSatellite",
             ConfigError::InvalidOrganizationPattern(_) => "InvalidOrganizationPattern",
             ConfigError::Several(_) => "Several",
+            ConfigError::OfflineInRelease => "OfflineInRelease",
+            ConfigError::OfflineSetup(_) => "OfflineSetup",
         };
         write!(f, "{variant}: {self}")
     }

@@ -159,7 +159,9 @@ mod machine;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod middleware;
+mod offline;
 mod secret;
+mod standalone;
 mod stats;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -183,6 +185,8 @@ pub use crate::middleware::{
     ClerkRequireAuth, ClerkWithAuth, Lax, Mode, Strict, AUTH_MESSAGE_HEADER, AUTH_REASON_HEADER,
     AUTH_STATUS_HEADER,
 };
+pub use crate::offline::{OFFLINE_DIR_ENV, OFFLINE_ENV};
+pub use crate::standalone::ClerkVerifier;
 pub use crate::stats::{ClerkStats, TokenCacheStats};
 pub use crate::webhook::{
     ClerkWebhook, DeletedObjectData, EmailAddressData, EmailData, OrganizationData,

@@ -176,10 +176,25 @@ impl TestInstance {
     /// A configuration builder pointed at this instance: its publishable key and its signing
     /// key's PEM (networkless; no environment read). Add authorized parties and the rest as
     /// for a real instance, then [`build`](ClerkConfigBuilder::build).
+    ///
+    /// It also carries the kit's secret and machine secret keys and a Backend API URL where
+    /// nothing listens (`127.0.0.1:9`), so that a middleware accepting API keys, M2M or OAuth
+    /// tokens builds without a running stand-in: session tokens and machine JWTs verify
+    /// locally; an opaque machine token answers `unexpected-error` (the API is unreachable).
+    /// Tests that need the Backend API use [`TestBackendApi::config`](super::TestBackendApi::config).
     pub fn config(&self) -> ClerkConfigBuilder {
+        // A secret key of the instance's type (Clerk reads dev vs prod from it, e.g. for
+        // satellites); it is never sent: nothing listens at the API URL.
+        let secret = match self.instance_type() {
+            crate::InstanceType::Development => super::TEST_SECRET_KEY,
+            crate::InstanceType::Production => "sk_live_actix_clerk_testing",
+        };
         ClerkConfig::builder()
             .publishable_key(self.publishable_key())
             .jwt_key(self.public_pem())
+            .secret_key(secret)
+            .machine_secret_key(super::TEST_MACHINE_SECRET_KEY)
+            .api_url(UNREACHABLE_API_URL)
     }
 
     /// A session token of `user_id` as this instance mints them: signed by its key, issued by
@@ -190,6 +205,9 @@ impl TestInstance {
             .issuer(self.issuer())
     }
 }
+
+/// Where [`TestInstance::config`] points the Backend API: a local port where nothing listens.
+const UNREACHABLE_API_URL: &str = "http://127.0.0.1:9";
 
 /// Builder of a [`TestInstance`]: production on `clerk.example.com` with a fresh key unless
 /// told otherwise.

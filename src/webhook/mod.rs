@@ -152,10 +152,18 @@ impl WebhookVerifier {
     ///
     /// # Errors
     /// As [`new`](Self::new); [`ConfigError::MissingWebhookSecret`] when the variable is unset or
-    /// empty, [`ConfigError::NotUnicode`] when it is not UTF-8.
+    /// empty, [`ConfigError::NotUnicode`] when it is not UTF-8. Under offline development
+    /// (`CLERK_DEV_OFFLINE=1`, debug builds only) an unset variable means the local secret kept
+    /// in `CLERK_DEV_DIR` (see
+    /// [`ClerkConfigBuilder::offline_development`](crate::ClerkConfigBuilder::offline_development)).
     pub fn from_env() -> Result<Self, ConfigError> {
         match std::env::var(WEBHOOK_SECRET_ENV) {
             Ok(secret) => Self::new(&secret),
+            Err(std::env::VarError::NotPresent) if crate::offline::requested() => {
+                // Offline development: the local secret (debug builds only).
+                let dir = crate::offline::dir_from_env();
+                Self::new(&crate::offline::setup(&dir)?.webhook_secret)
+            }
             Err(std::env::VarError::NotPresent) => Err(ConfigError::MissingWebhookSecret),
             Err(std::env::VarError::NotUnicode(_)) => {
                 Err(ConfigError::NotUnicode(WEBHOOK_SECRET_ENV))
