@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
+use actix_clerk::testing::TestWebhookSecret;
 use actix_clerk::{ClerkError, ClerkWebhook, WebhookError, WebhookEvent, WebhookVerifier};
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
@@ -37,8 +38,9 @@ fn key_of(secret: &str) -> Vec<u8> {
         .expect("test secret is base64")
 }
 
-/// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, over exactly these bytes: what Svix
-/// sends (the test's own signer, checked against `standardwebhooks`' `Webhook.sign` below).
+/// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` over exactly these bytes and this
+/// key: for the signatures the testing kit's signer does not make (an id that is not UTF-8, a
+/// timestamp signed as its raw header text, a key that is not a secret's decoding).
 fn sign_raw(key: &[u8], id: &[u8], timestamp: &str, body: &[u8]) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA256, key);
     let mut ctx = hmac::Context::with_key(&key);
@@ -50,8 +52,10 @@ fn sign_raw(key: &[u8], id: &[u8], timestamp: &str, body: &[u8]) -> String {
     format!("v1,{}", B64.encode(ctx.sign().as_ref()))
 }
 
+/// What Svix sends: the testing kit's signer (`TestWebhookSecret::signature`), checked
+/// against `standardwebhooks`' `Webhook.sign` below.
 fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
-    sign_raw(&key_of(secret), id.as_bytes(), &timestamp.to_string(), body)
+    TestWebhookSecret::from_secret(secret).signature(id, timestamp, body)
 }
 
 type Headers = Vec<(String, Vec<u8>)>;
@@ -257,7 +261,7 @@ fn deliveries(now: i64) -> Vec<Delivery> {
     );
     let padded_key = [7u8; 20]; // base64 ends with "="
     let padded = format!("whsec_{}", B64.encode(padded_key));
-    let padded_sig = sign_raw(&padded_key, msg.as_bytes(), &ts, &body);
+    let padded_sig = sign(&padded, msg, now, &body);
     add(
         "valid/secret-padded",
         &padded,
@@ -739,7 +743,7 @@ fn webhook_decisions_agree_with_clerk() {
     let now = now_secs();
     let cases = deliveries(now);
     let samples = samples();
-    // The test's signer against standardwebhooks' Webhook.sign.
+    // The kit's signer against standardwebhooks' Webhook.sign.
     let signings: Vec<(String, &str, i64, String)> = samples
         .iter()
         .map(|(_, e)| e.to_string())
@@ -908,10 +912,16 @@ fn verifier() -> WebhookVerifier {
     WebhookVerifier::new(SECRET).expect("verifier")
 }
 
-/// A genuine delivery of `body` (signed now).
+/// The headers of a genuine delivery of `body` (signed now), as the testing kit makes it:
+/// `svix-id`, `svix-timestamp`, `svix-signature`, then the other headers Svix sends.
 fn genuine(id: &str, body: &[u8]) -> Headers {
-    let now = now_secs();
-    svix(id, &now.to_string(), &sign(SECRET, id, now, body))
+    TestWebhookSecret::from_secret(SECRET)
+        .delivery(body)
+        .id(id)
+        .headers()
+        .into_iter()
+        .map(|(name, value)| (name, value.into_bytes()))
+        .collect()
 }
 
 fn post(headers: &Headers, body: &[u8]) -> actix_test::TestRequest {
