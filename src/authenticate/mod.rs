@@ -315,8 +315,9 @@ pub(crate) async fn authenticate(cfg: &Authenticator, req: &RequestParts<'_>) ->
     browser::after(cfg, req, &cookie_text, token, decision).await
 }
 
-/// The request decided as an API request (no browser flow but the handshake return).
-async fn authenticate_api(cfg: &Authenticator, req: &RequestParts<'_>) -> Decision {
+/// The request decided as an API request (no browser flow but the handshake return); also
+/// the standalone calls' decision (`standalone`: they have no response for the browser flow).
+pub(crate) async fn authenticate_api(cfg: &Authenticator, req: &RequestParts<'_>) -> Decision {
     let mut lines = req.headers.get_all(AUTHORIZATION);
     let authorization = lines.next().map(header_text);
     if lines.next().is_some() {
@@ -340,7 +341,7 @@ async fn authenticate_api(cfg: &Authenticator, req: &RequestParts<'_>) -> Decisi
 
 /// Clerk's dispatch when machine tokens are accepted (§9): `None` means "the session's cookie
 /// flow decides".
-async fn machine_dispatch(
+pub(crate) async fn machine_dispatch(
     cfg: &Authenticator,
     req: &RequestParts<'_>,
     token: Option<&str>,
@@ -536,7 +537,7 @@ fn ambiguous_authorization<'h>(lines: impl Iterator<Item = &'h HeaderValue>) -> 
 
 /// A header token by the session rules; `decoded`: the token already decoded by the caller
 /// (the machine-token dispatch), else it is decoded here after the cache lookup.
-async fn authenticate_header<'t>(
+pub(crate) async fn authenticate_header<'t>(
     cfg: &Authenticator,
     token: &'t str,
     is_get: bool,
