@@ -102,7 +102,7 @@ async fn the_local_key_survives_restarts_and_its_tokens_sign_in() {
     // The webhook secret is a Clerk (Svix) signing secret.
     let secret = std::fs::read_to_string(dir.join("webhook-secret")).expect("secret");
     assert!(secret.starts_with("whsec_"));
-    WebhookVerifier::new(secret.trim()).expect("a valid signing secret");
+    let _verifier = WebhookVerifier::new(secret.trim()).expect("a valid signing secret");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -93,6 +93,7 @@
 mod auth;
 mod backend;
 mod call;
+mod clerk;
 mod frontend;
 mod handshake;
 mod instance;
@@ -109,6 +110,7 @@ pub use backend::{
     VerifyAnswer, VerifyCall, VerifyEndpoint,
 };
 pub use call::ApiCall;
+pub use clerk::TestClerk;
 pub use frontend::TestFrontendApi;
 pub use instance::{TestInstance, TestInstanceBuilder};
 pub use key::{b64url, TestKey};

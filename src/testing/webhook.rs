@@ -163,43 +163,10 @@ impl TestWebhookSecret {
     }
 }
 
-/// Decodes a signing secret as [`WebhookVerifier::new`] does (`whsec_` optional; padding
-/// optional; unused trailing bits ignored; the last character of an unpadded length of 4n+1
-/// ignored, as `@stablelib/base64` ignores it), so that the kit signs with the key the
-/// verifier checks with, quirks included.
+/// Decodes a signing secret as [`WebhookVerifier::new`] does (the verifier's own decoder), so
+/// that the kit signs with the key the verifier checks with, quirks included.
 fn decode_secret(secret: &str) -> Option<Vec<u8>> {
-    use base64::engine::{general_purpose, DecodePaddingMode, GeneralPurpose};
-    const LENIENT: GeneralPurpose = GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        general_purpose::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-            .with_decode_allow_trailing_bits(true),
-    );
-    // In UTF-16 code units, as JavaScript counts them.
-    let units: Vec<u16> = secret
-        .strip_prefix("whsec_")
-        .unwrap_or(secret)
-        .encode_utf16()
-        .collect();
-    let padding = units
-        .iter()
-        .rev()
-        .take_while(|&&u| u == u16::from(b'='))
-        .count();
-    if units.len() < 4 || padding > 2 {
-        return None;
-    }
-    let unpadded = &units[..units.len() - padding];
-    let kept = match unpadded.len() % 4 {
-        1 => &unpadded[..unpadded.len() - 1],
-        _ => unpadded,
-    };
-    let ascii: Vec<u8> = kept
-        .iter()
-        .map(|&u| u8::try_from(u).ok().filter(u8::is_ascii))
-        .collect::<Option<_>>()?;
-    let key = LENIENT.decode(ascii).ok()?;
-    (!key.is_empty()).then_some(key)
+    crate::webhook::decode_secret(secret)
 }
 
 /// What [`TestWebhookSecret::delivery`] takes as the event: turned into the body's bytes.

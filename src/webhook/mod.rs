@@ -67,6 +67,9 @@ mod event;
 mod replay;
 mod verify;
 
+#[cfg(feature = "testing")]
+pub(crate) use verify::decode_secret;
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
