@@ -113,6 +113,21 @@ impl ClerkConfig {
         &self.inner.authenticator
     }
 
+    /// Whether this configuration can verify every opaque kind `accepts` names (a key to call
+    /// the Backend API with): the check of the middlewares' `accepts` and of `accepting`.
+    pub(crate) fn check_accepts(
+        &self,
+        accepts: &crate::machine::Accepts,
+    ) -> Result<(), ConfigError> {
+        let machines = self.inner.authenticator.machines.as_ref();
+        for kind in accepts.opaque_kinds() {
+            if !machines.is_some_and(|m| m.can_verify(kind)) {
+                return Err(ConfigError::CannotVerify(kind));
+            }
+        }
+        Ok(())
+    }
+
     /// Fetches the instance's keys now (a no-op with a PEM key), so that a wrong secret key
     /// or an unreachable API shows at startup instead of on the first request.
     ///

@@ -10,8 +10,9 @@ use crate::auth::Auth;
 use crate::error::ClerkError;
 
 /// A signed-in [`Auth`]. Extracting it from a signed-out request fails with
-/// [`ClerkError::Unauthenticated`] (`401`), so a handler behind [`ClerkWithAuth`](crate::ClerkWithAuth)
-/// can require sign-in for itself alone. Without either middleware on the route it fails with
+/// [`ClerkError::Unauthenticated`] (`401`) — or [`ClerkError::KeysUnavailable`] (`503`) when
+/// no decision could be made (a key outage), as the strict middleware answers — so a handler
+/// behind [`ClerkWithAuth`](crate::ClerkWithAuth) can require sign-in for itself alone. Without either middleware on the route it fails with
 /// [`ClerkError::MissingMiddleware`] (a `500` that names the misconfiguration).
 ///
 /// ```
@@ -53,14 +54,7 @@ impl FromRequest for Authenticated {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(auth_of(req).and_then(|auth| match auth.reason() {
-            None => Ok(Authenticated(auth)),
-            Some(reason) => Err(ClerkError::Unauthenticated {
-                reason,
-                message: auth.message().to_owned(),
-                token_presented: auth.token_carrier().is_some(),
-            }),
-        }))
+        ready(auth_of(req).and_then(Authenticated::try_from))
     }
 }
 

@@ -113,14 +113,17 @@
 //!
 //! | layer | module | does |
 //! |---|---|---|
-//! | middleware | `middleware` | [`ClerkAuth`] (`ClerkWithAuth`/`ClerkRequireAuth`): decision → request extension or [`ClerkError`]; extractors in `extract` |
+//! | middleware | `middleware` | [`ClerkAuth`] (`ClerkWithAuth`/`ClerkRequireAuth`): decision → request extension, a browser's `307`, or [`ClerkError`]; extractors in `extract` |
+//! | standalone calls | `standalone` | [`ClerkConfig::verify_token`], [`ClerkConfig::authenticate_request`], [`ClerkVerifier`]: the middlewares' decisions without a middleware (WebSocket upgrades, jobs, other servers) |
+//! | browser flow | `browser/` (`url`, `handshake`, `refresh`, `org`) | page navigations: server-side refresh, Clerk's handshake redirect and return, satellites, organisation sync — on the authenticator's decision |
 //! | authenticator | `authenticate/` (`header`, `cookies`, `origin`) | request → token source (header, else cookies, Clerk's rules) → decision |
 //! | token cache | `cache` | verified tokens by their bytes, each with the generation of the key set that verified it; re-checks time claims |
 //! | verifier | `verify` | decoded token → kind → key → Clerk's ordered checks → claims |
 //! | key store | `keys/` (`key`, `jwks`, `fetch`, `remote`) | PEM key, or JWKS fetched once for all workers, refreshed ahead, kept through outages |
 //! | webhooks | `webhook/` (`verify`, `event`, `replay`) | [`ClerkWebhook`]: raw body → Clerk's signature scheme (as `verifyWebhook`) → event; beside the layers, using none of them |
-//! | leaves | `jwt`, `js`, `error`, `secret`, `instance` | token decoding, JavaScript value rules, reasons, redacted secrets, publishable keys |
-//! | testing kit (feature `testing`) | `testing/` (`key`, `instance`, `session`, `request`, `backend`, `machine`, `auth`) | tokens minted locally, a Backend API stand-in, `Auth` values for tests; above the layers, using the public API plus `Auth`'s constructors and the machine-answer reader |
+//! | Backend API calls | `backend_api`, `machine/` | one HTTP layer (per-worker client, timeouts, bounds) for machine-token verification, handshake payloads and session refresh |
+//! | leaves | `jwt`, `js`, `error`, `secret`, `instance`, `offline` | token decoding, JavaScript value rules, reasons, redacted secrets, publishable keys, offline development (debug builds) |
+//! | testing kit (feature `testing`) | `testing/` (`key`, `instance`, `session`, `request`, `backend`, `handshake`, `sessions`, `frontend`, `machine`, `webhook`, `clerk`, `auth`) | tokens minted locally, Backend and Frontend API stand-ins, signed webhook deliveries, `Auth` values for tests; above the layers, using the public API plus `Auth`'s constructors and the machine-answer reader |
 //!
 //! [`Auth`] (`auth/`: `json`, `org`, `has`) is the value handed from the authenticator up;
 //! [`ClerkConfig`] is the built, shared handle on these parts, [`ClerkConfig::stats`] their

@@ -243,12 +243,7 @@ impl<M: Mode> ClerkAuth<M> {
     /// # }
     /// ```
     pub fn accepts(mut self, accepts: Accepts) -> Result<Self, ConfigError> {
-        let machines = self.opts.config.authenticator().machines.as_ref();
-        for kind in accepts.opaque_kinds() {
-            if !machines.is_some_and(|m| m.can_verify(kind)) {
-                return Err(ConfigError::CannotVerify(kind));
-            }
-        }
+        self.opts.config.check_accepts(&accepts)?;
         self.opts.accepts = accepts;
         Ok(self)
     }

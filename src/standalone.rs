@@ -287,12 +287,7 @@ impl ClerkConfig {
     /// # }
     /// ```
     pub fn accepting(&self, accepts: Accepts) -> Result<ClerkVerifier, ConfigError> {
-        let machines = self.authenticator().machines.as_ref();
-        for kind in accepts.opaque_kinds() {
-            if !machines.is_some_and(|m| m.can_verify(kind)) {
-                return Err(ConfigError::CannotVerify(kind));
-            }
-        }
+        self.check_accepts(&accepts)?;
         Ok(ClerkVerifier {
             config: self.clone(),
             accepts,

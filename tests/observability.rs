@@ -551,3 +551,37 @@ async fn claims_errors_convert_into_clerk_errors() {
     let res = test::call_service(&app, call(member.claim("plan", "pro").sign())).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
+
+// The `Authenticated` extractor behind the lax middleware answers a key outage as the strict
+// middleware does: 503 with Retry-After, not a 401 that would sign people out.
+#[actix_web::test]
+async fn the_authenticated_extractor_answers_an_outage_503() {
+    let outage = ClerkConfig::builder()
+        .secret_key("sk_test_obs")
+        .api_url(closed_port_url())
+        .jwks_fetch_timeout(Duration::from_millis(300))
+        .build()
+        .expect("config");
+    async fn strict_handler(auth: actix_clerk::Authenticated) -> String {
+        auth.user_id().unwrap_or_default().to_owned()
+    }
+    let app = test::init_service(
+        App::new()
+            .wrap(ClerkWithAuth::new(outage))
+            .route("/me", web::get().to(strict_handler)),
+    )
+    .await;
+    let token = TestKey::generate("ins_obs").session_token("user_1").sign();
+    let req = test::TestRequest::get()
+        .uri("/me")
+        .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(header(&res, "retry-after").is_some());
+    let req = test::TestRequest::get().uri("/me").to_request();
+    assert_eq!(
+        test::call_service(&app, req).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
