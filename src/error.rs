@@ -418,6 +418,11 @@ pub enum ConfigError {
     /// The offline development folder could not be read or written.
     #[error("offline development setup failed: {0}")]
     OfflineSetup(String),
+    /// A Backend API client without a secret key.
+    #[error(
+        "no secret key: set CLERK_SECRET_KEY (sk_live_… / sk_test_…) to call Clerk's Backend API"
+    )]
+    MissingSecretKey,
     /// Several problems in one configuration, all reported at once (each is one of the other
     /// variants).
     #[error("{} configuration problems:{}", .0.len(), .0.iter().map(|e| format!("\n  - {e}")).collect::<String>())]
@@ -468,6 +473,7 @@ impl fmt::Debug for ConfigError {
             ConfigError::InvalidIsSatellite(_) => "InvalidIsSatellite",
             ConfigError::InvalidOrganizationPattern(_) => "InvalidOrganizationPattern",
             ConfigError::Several(_) => "Several",
+            ConfigError::MissingSecretKey => "MissingSecretKey",
             ConfigError::OfflineInRelease => "OfflineInRelease",
             ConfigError::OfflineSetup(_) => "OfflineSetup",
         };

@@ -144,6 +144,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod api;
 mod auth;
 mod authenticate;
 mod backend_api;
@@ -172,6 +173,7 @@ pub mod testing;
 mod verify;
 mod webhook;
 
+pub use crate::api::{ApiError, ClerkClient, ClerkClientBuilder};
 pub use crate::auth::{
     Auth, ClaimsError, Has, Reverification, ReverificationLevel, SessionClaims, TokenCarrier,
 };
