@@ -10,8 +10,11 @@
 //! no OpenSSL. A timeout on every call; `429` and `5xx` are retried for idempotent calls only
 //! (`GET`, `PUT`, `DELETE`), at most twice, honouring `Retry-After` up to 10 s.
 
+mod common;
 mod error;
+pub mod models;
 mod page;
+mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +24,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use error::{ApiError, ApiErrorDetail};
+pub use models::{
+    DeletedObject, EmailAddress, ExternalAccount, IdentificationLink, Invitation, InvitationStatus,
+    Organization, OrganizationInvitation, OrganizationMembership,
+    OrganizationMembershipPublicUserData, PhoneNumber, Session, SessionActivity, SessionStatus,
+    User, Verification, VerificationStatus,
+};
 pub use page::{ListParams, Page};
+pub use users::{CreateUserParams, UpdateUserParams, UserListParams, UserMetadataParams, Users};
 
 use crate::error::ConfigError;
 use crate::secret::Secret;
@@ -221,11 +231,13 @@ impl ClerkClient {
             Ok(_) | Err(std::env::VarError::NotPresent) => Ok(None),
             Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::NotUnicode(n)),
         };
-        let mut b = ClerkClientBuilder::default();
-        b.secret_key = var("CLERK_SECRET_KEY")?;
-        b.api_url = var("CLERK_API_URL")?;
-        b.api_version = var("CLERK_API_VERSION")?;
-        b.build()
+        ClerkClientBuilder {
+            secret_key: var("CLERK_SECRET_KEY")?,
+            api_url: var("CLERK_API_URL")?,
+            api_version: var("CLERK_API_VERSION")?,
+            ..ClerkClientBuilder::default()
+        }
+        .build()
     }
 
     /// One call: `method` on `path` (under `{api_url}/{version}`), query pairs, a JSON body;
