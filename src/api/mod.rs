@@ -12,8 +12,11 @@
 
 mod common;
 mod error;
+mod invitations;
 pub mod models;
+mod organizations;
 mod page;
+mod sessions;
 mod users;
 
 use std::sync::Arc;
@@ -30,7 +33,14 @@ pub use models::{
     OrganizationMembershipPublicUserData, PhoneNumber, Session, SessionActivity, SessionStatus,
     User, Verification, VerificationStatus,
 };
+pub use invitations::{CreateInvitationParams, InvitationListParams, Invitations};
+pub use organizations::{
+    CreateOrganizationInvitationParams, CreateOrganizationParams, MembershipListParams,
+    OrganizationInvitationListParams, OrganizationInvitations, OrganizationListParams,
+    OrganizationMemberships, OrganizationMetadataParams, Organizations, UpdateOrganizationParams,
+};
 pub use page::{ListParams, Page};
+pub use sessions::{SessionListParams, Sessions};
 pub use users::{CreateUserParams, UpdateUserParams, UserListParams, UserMetadataParams, Users};
 
 use crate::error::ConfigError;
