@@ -17,6 +17,7 @@ use super::handshake::HandshakeState;
 use super::instance::TestInstance;
 use super::machine::MachineTokenBuilder;
 use super::sessions::SessionsState;
+use super::store::ResourceState;
 use super::{TEST_MACHINE_SECRET_KEY, TEST_SECRET_KEY};
 use crate::config::{ClerkConfig, ClerkConfigBuilder};
 
@@ -248,6 +249,8 @@ pub(super) struct Shared {
     pub(super) instance: Option<TestInstance>,
     pub(super) handshake: Arc<HandshakeState>,
     pub(super) sessions: Arc<SessionsState>,
+    /// Users, organisations, memberships, invitations and sessions, and their calls.
+    pub(super) resources: Arc<ResourceState>,
 }
 
 /// A local HTTP server playing Clerk's Backend API on 127.0.0.1 (port 0), on a thread and
@@ -262,6 +265,15 @@ pub(super) struct Shared {
 /// [`handshake_nonce`](Self::handshake_nonce); a [`TestFrontendApi`](super::TestFrontendApi)
 /// registers them as a browser's handshake passes through it) and session refresh
 /// (`POST /v1/sessions/{sid}/refresh`, [`refresh_token`](Self::refresh_token)).
+///
+/// And Clerk's resources, kept in memory: users ([`add_user`](Self::add_user)), organisations
+/// ([`add_organization`](Self::add_organization)), memberships
+/// ([`add_membership`](Self::add_membership)), organisation invitations, invitations and
+/// sessions ([`add_session`](Self::add_session)), created by the test or through the API
+/// (`/v1/users`, `/v1/organizations`, `/v1/invitations`, `/v1/sessions`), answered with
+/// Clerk's JSON, pagination and errors; every such call is recorded
+/// ([`api_calls`](Self::api_calls)) and failures can be injected
+/// ([`fail_next`](Self::fail_next)).
 ///
 /// ```
 /// use actix_clerk::testing::{TestBackendApi, TestInstance, TestRequestExt as _};
@@ -543,8 +555,12 @@ fn serve(listener: std::net::TcpListener, shared: Shared) -> actix_web::dev::Ser
                 );
             }
             let (h, r) = (shared.clone(), shared.clone());
+            let (u, o, i) = (shared.clone(), shared.clone(), shared.clone());
             app.configure(move |cfg| super::handshake::routes(cfg, h))
                 .configure(move |cfg| super::sessions::routes(cfg, r))
+                .configure(move |cfg| super::users::routes(cfg, u))
+                .configure(move |cfg| super::organizations::routes(cfg, o))
+                .configure(move |cfg| super::invitations::routes(cfg, i))
         })
         .workers(2)
         .disable_signals()
@@ -596,6 +612,7 @@ impl TestBackendApi {
             instance: instance.cloned(),
             handshake: Arc::new(HandshakeState::default()),
             sessions: Arc::new(SessionsState::default()),
+            resources: Arc::new(ResourceState::default()),
         };
         let (listener, port) = super::backend::local_listener();
         let handle = serve(listener, shared.clone());

@@ -63,7 +63,12 @@
 //!   rotation), the machine-token verify endpoints answering for the API keys, M2M and OAuth
 //!   tokens it issued ([`MachineTokenBuilder`]; revocation), hit counters, outages; and the
 //!   Backend API calls of Clerk's page flow: handshake payloads of nonces, session refresh
-//!   for the refresh tokens it issued.
+//!   for the refresh tokens it issued. And Clerk's resources in memory, so that code calling
+//!   the Backend API is tested offline: users, organisations, memberships, organisation
+//!   invitations, invitations and sessions (added by the test, [`add_user`](TestBackendApi::add_user)
+//!   and friends, or created through the API), answered as Clerk answers them (its JSON,
+//!   pagination and errors), every call recorded ([`api_calls`](TestBackendApi::api_calls)),
+//!   failures and `429`s injected ([`fail_next`](TestBackendApi::fail_next)).
 //! - [`TestFrontendApi`]: an instance's Frontend API on 127.0.0.1, the browser side of the
 //!   handshake: signed in as a user or signed out, it answers a configuration's handshake
 //!   redirect with a nonce the [`TestBackendApi`] resolves, so that a page's whole round trip
@@ -97,11 +102,15 @@ mod clerk;
 mod frontend;
 mod handshake;
 mod instance;
+mod invitations;
 mod key;
 mod machine;
+mod organizations;
 mod request;
 mod session;
 mod sessions;
+mod store;
+mod users;
 mod webhook;
 
 pub use auth::{signed_in_auth, signed_out_auth};

@@ -17,6 +17,7 @@ use super::handshake::session_directives;
 use super::instance::TestInstance;
 use super::random_hex;
 use super::request::unverified_claims;
+use super::store::{list, missing, new_id, not_found, now_ms, ok, route, Answer, Req, Store};
 
 /// How long the session tokens minted by the browser-session stand-ins last (a refreshed
 /// token, a [`TestFrontendApi`](super::TestFrontendApi) handshake's): 60 seconds, as Clerk's.
@@ -51,9 +52,21 @@ pub(crate) struct SessionsState {
     calls: Mutex<Vec<ApiCall>>,
 }
 
-/// Routes `POST /v1/sessions/{sid}/refresh` to the state of `s`.
+/// Routes `POST /v1/sessions/{sid}/refresh` to the state of `s`, and the sessions resource
+/// (`GET /v1/sessions`, `GET /v1/sessions/{id}`, `POST /v1/sessions/{id}/revoke`) to its
+/// store.
 pub(super) fn routes(cfg: &mut actix_web::web::ServiceConfig, s: Shared) {
+    use actix_web::http::Method;
     use actix_web::{web, HttpRequest};
+    route(cfg, &s, Method::GET, "/v1/sessions", list_sessions);
+    route(cfg, &s, Method::GET, "/v1/sessions/{id}", get_session);
+    route(
+        cfg,
+        &s,
+        Method::POST,
+        "/v1/sessions/{id}/revoke",
+        revoke_session,
+    );
     cfg.route(
         "/v1/sessions/{sid}/refresh",
         web::post().to(
@@ -281,5 +294,85 @@ impl TestBackendApi {
     /// The last refresh request received.
     pub fn last_refresh_call(&self) -> Option<ApiCall> {
         self.shared.sessions.calls.lock().last().cloned()
+    }
+}
+
+/// Sessions of a `user_id` or `client_id` (one is required), filtered by `status`.
+fn list_sessions(store: &mut Store, req: &Req) -> Answer {
+    let users = req.all("user_id");
+    let clients = req.all("client_id");
+    if users.is_empty() && clients.is_empty() {
+        return missing("user_id");
+    }
+    let statuses = req.all("status");
+    let items = store
+        .sessions
+        .iter()
+        .filter(|x| users.is_empty() || users.iter().any(|u| x["user_id"] == *u.as_str()))
+        .filter(|x| clients.is_empty() || clients.iter().any(|c| x["client_id"] == *c.as_str()))
+        .filter(|x| statuses.is_empty() || statuses.iter().any(|st| x["status"] == *st.as_str()))
+        .cloned()
+        .collect();
+    list(req, items)
+}
+
+fn get_session(store: &mut Store, req: &Req) -> Answer {
+    match store.sessions.iter().find(|x| x["id"] == *req.id.as_str()) {
+        Some(x) => ok(x.clone()),
+        None => not_found(),
+    }
+}
+
+fn revoke_session(store: &mut Store, req: &Req) -> Answer {
+    match store
+        .sessions
+        .iter_mut()
+        .find(|x| x["id"] == *req.id.as_str())
+    {
+        Some(x) => {
+            x["status"] = json!("revoked");
+            x["updated_at"] = json!(now_ms());
+            ok(x.clone())
+        }
+        None => not_found(),
+    }
+}
+
+impl TestBackendApi {
+    /// Adds an active session of `user_id` (on a client of its own) to the stand-in's store
+    /// and returns its id (`sess_…`): `GET /v1/sessions/{id}` answers it as Clerk's `session`
+    /// object, `GET /v1/sessions?user_id=…` lists it, `POST /v1/sessions/{id}/revoke` revokes
+    /// it. The user need not have been added.
+    pub fn add_session(&self, user_id: &str) -> String {
+        let now = now_ms();
+        let id = new_id("sess");
+        let session = json!({
+            "object": "session",
+            "id": id,
+            "client_id": new_id("client"),
+            "user_id": user_id,
+            "status": "active",
+            "last_active_at": now,
+            "last_active_organization_id": null,
+            "actor": null,
+            "latest_activity": null,
+            "expire_at": now + 7 * 86_400_000,
+            "abandon_at": now + 30 * 86_400_000,
+            "created_at": now,
+            "updated_at": now,
+        });
+        self.shared
+            .resources
+            .store
+            .lock()
+            .sessions
+            .insert(0, session);
+        id
+    }
+
+    /// The session `id` as the stand-in holds it now (Clerk's `session` JSON), if any.
+    pub fn session(&self, id: &str) -> Option<Value> {
+        let store = self.shared.resources.store.lock();
+        store.sessions.iter().find(|x| x["id"] == *id).cloned()
     }
 }
