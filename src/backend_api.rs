@@ -1,7 +1,8 @@
-//! The one HTTP layer for Clerk's Backend API calls made on the request path (machine-token
-//! verification, the browser flow's handshake payload and session refresh): one awc client
-//! per worker (connections reused), a timeout on every call, bodies read up to a limit, and
-//! the bound that keeps a flood of made-up tokens from becoming a flood of calls.
+//! The one HTTP layer for Clerk's Backend API calls made on the request path (the JWKS,
+//! machine-token verification, the browser flow's handshake payload and session refresh):
+//! one reqwest client for the process (connections reused across workers; the Backend API
+//! client, `crate::api`, is on reqwest too), a timeout on every call, bodies read up to a
+//! limit, and the bound that keeps a flood of made-up tokens from becoming a flood of calls.
 
 use std::time::{Duration, Instant};
 
@@ -14,23 +15,24 @@ use crate::secret::Secret;
 pub(crate) const CLERK_API_VERSION: &str = "2026-05-12";
 const USER_AGENT: &str = concat!("actix-clerk/", env!("CARGO_PKG_VERSION"));
 
-/// The HTTP client of this worker (awc clients are per thread), kept so that calls reuse
-/// connections to the Backend API instead of a new TCP and TLS handshake each time.
-pub(crate) fn worker_client() -> awc::Client {
-    thread_local! {
-        static CLIENT: std::cell::OnceCell<awc::Client> = const { std::cell::OnceCell::new() };
-    }
-    CLIENT.with(|c| {
-        c.get_or_init(|| {
-            let mut connector = awc::Connector::new();
-            match crate::keys::fetch::tls_config() {
-                Some(tls) => connector = connector.rustls_0_23(tls),
-                None => tracing::error!("clerk: no TLS configuration for Backend API calls"),
-            }
-            awc::Client::builder().connector(connector).finish()
+/// The process's HTTP client for the request path's Backend API calls (reqwest: one pool for
+/// every worker, the crate's own rustls configuration, no process-wide provider); `None` when
+/// it cannot be built (every call then fails as a transport error, never a panic).
+pub(crate) fn http_client() -> Option<reqwest::Client> {
+    static CLIENT: std::sync::OnceLock<Option<reqwest::Client>> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            let tls = crate::keys::fetch::tls_config()?;
+            reqwest::Client::builder()
+                .tls_backend_preconfigured((*tls).clone())
+                .user_agent(USER_AGENT)
+                .build()
+                .map_err(
+                    |e| tracing::error!(error = %e, "clerk: no HTTP client for Backend API calls"),
+                )
+                .ok()
         })
         .clone()
-    })
 }
 
 /// An answer of the Backend API.
@@ -59,9 +61,10 @@ pub(crate) enum CallError {
     Timeout,
 }
 
-/// One call: `method` on `url` with the key, a JSON body for `POST`, within `timeout`.
+/// One call: `method` on `url` with the key, a JSON body for `POST`, within `timeout`, the
+/// body read up to `max_body` bytes.
 pub(crate) async fn call(
-    method: awc::http::Method,
+    method: reqwest::Method,
     url: &str,
     key: &Secret,
     body: Option<&Value>,
@@ -70,20 +73,22 @@ pub(crate) async fn call(
 ) -> Result<Answer, CallError> {
     // Never the query in logs: it may hold a handshake nonce.
     let shown = url.split('?').next().unwrap_or_default();
+    let Some(client) = http_client() else {
+        return Err(CallError::Transport);
+    };
     let fut = async {
-        let req = worker_client()
+        let mut req = client
             .request(method, url)
-            .timeout(timeout)
             .bearer_auth(key.expose())
-            .insert_header(("Accept", "application/json"))
-            .insert_header(("Clerk-API-Version", CLERK_API_VERSION))
-            .insert_header(("User-Agent", USER_AGENT));
-        let sent = match body {
-            Some(b) => req.send_json(b).await,
-            None => req.send().await,
-        };
-        let mut res = sent.map_err(|e| {
-            tracing::warn!(url = %shown, error = %e, "clerk: Backend API request failed");
+            .header("Accept", "application/json")
+            .header("Clerk-API-Version", CLERK_API_VERSION);
+        if let Some(b) = body {
+            req = req
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
+        }
+        let mut res = req.send().await.map_err(|e| {
+            tracing::warn!(url = %shown, error = %e.without_url(), "clerk: Backend API request failed");
             CallError::Transport
         })?;
         let status = res.status().as_u16();
@@ -91,15 +96,24 @@ pub(crate) async fn call(
             .headers()
             .get("content-type")
             .is_some_and(|v| v.as_bytes() == b"application/json");
-        let body = res.body().limit(max_body).await.map_err(|e| {
-            tracing::warn!(url = %shown, status, error = %e, "clerk: Backend API answer unreadable");
-            CallError::Transport
-        })?;
-        Ok(Answer {
-            status,
-            json,
-            body: body.to_vec(),
-        })
+        let mut body = Vec::new();
+        loop {
+            match res.chunk().await {
+                Ok(Some(chunk)) if body.len() + chunk.len() <= max_body => {
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(Some(_)) => {
+                    tracing::warn!(url = %shown, status, "clerk: Backend API answer over its size limit");
+                    return Err(CallError::Transport);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(url = %shown, status, error = %e.without_url(), "clerk: Backend API answer unreadable");
+                    return Err(CallError::Transport);
+                }
+            }
+        }
+        Ok(Answer { status, json, body })
     };
     match tokio::time::timeout(timeout, fut).await {
         Ok(r) => r,

@@ -29,6 +29,8 @@ pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(5);
 pub(crate) struct ConfigInner {
     secret_key: Option<Secret>,
     pub(crate) authenticator: Authenticator,
+    /// The Backend API client of this configuration, made on first use.
+    pub(crate) client: std::sync::OnceLock<crate::api::ClerkClient>,
 }
 
 /// Everything needed to authenticate a request: keys, instance, and the checks' options.
@@ -622,6 +624,7 @@ impl ClerkConfigBuilder {
         };
         Ok(ClerkConfig {
             inner: Arc::new(ConfigInner {
+                client: std::sync::OnceLock::new(),
                 secret_key,
                 authenticator: Authenticator {
                     publishable_key,

@@ -38,8 +38,8 @@ use crate::machine::{Accepts, TokenKind};
 ///
 /// # Runtimes
 ///
-/// The calls' futures are not `Send`: the HTTP client that fetches the instance's keys and
-/// asks Clerk's Backend API (awc) lives per thread, as in the middlewares. They run on actix's
+/// The calls' futures are not `Send` (the decision's state is per worker, as in the
+/// middlewares). They run on actix's
 /// runtime (a handler, `#[actix_web::main]`, `actix_web::rt::System`) or any current-thread
 /// tokio runtime with a `LocalSet`. A service on a multi-threaded runtime that needs `Send`
 /// futures (tonic's gRPC services) hands the calls to a thread of their own:

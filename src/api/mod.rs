@@ -27,13 +27,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use error::{ApiError, ApiErrorDetail};
+pub use invitations::{CreateInvitationParams, InvitationListParams, Invitations};
 pub use models::{
     DeletedObject, EmailAddress, ExternalAccount, IdentificationLink, Invitation, InvitationStatus,
     Organization, OrganizationInvitation, OrganizationMembership,
     OrganizationMembershipPublicUserData, PhoneNumber, Session, SessionActivity, SessionStatus,
     User, Verification, VerificationStatus,
 };
-pub use invitations::{CreateInvitationParams, InvitationListParams, Invitations};
 pub use organizations::{
     CreateOrganizationInvitationParams, CreateOrganizationParams, MembershipListParams,
     OrganizationInvitationListParams, OrganizationInvitations, OrganizationListParams,
@@ -309,7 +309,7 @@ impl ClerkClient {
                 Ok(res) => res,
                 Err(e) if e.is_timeout() => return Err(ApiError::Timeout),
                 Err(e) => {
-                    tracing::warn!(path, error = %e, "clerk: Backend API request failed");
+                    tracing::warn!(path, error = %e.without_url(), "clerk: Backend API request failed");
                     return Err(ApiError::Transport);
                 }
             };
@@ -365,6 +365,49 @@ impl ClerkClient {
             Some(b) => self.call(method, path, query, Some(b)).await,
             None => self.call(method, path, query, None).await,
         }
+    }
+}
+
+impl crate::ClerkConfig {
+    /// The Backend API client of this configuration (its secret key, API URL and version),
+    /// made on first use and shared by its clones: for handlers and webhook consumers that ask
+    /// Clerk about the user behind a request.
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingSecretKey`] when the configuration has no secret key (a PEM-only
+    /// configuration verifies tokens but cannot call Clerk).
+    ///
+    /// ```no_run
+    /// use actix_clerk::{Auth, ClerkConfig};
+    /// use actix_web::{web, HttpResponse};
+    ///
+    /// async fn my_email(auth: Auth, clerk: web::Data<ClerkConfig>) -> actix_web::Result<HttpResponse> {
+    ///     let Some(user_id) = auth.user_id() else {
+    ///         return Ok(HttpResponse::Unauthorized().finish());
+    ///     };
+    ///     let client = clerk.client().map_err(actix_web::error::ErrorInternalServerError)?;
+    ///     let user = client.users().get(user_id).await.map_err(actix_web::error::ErrorBadGateway)?;
+    ///     let email = user.primary_email_address().map(|e| e.email_address.clone());
+    ///     Ok(HttpResponse::Ok().json(email))
+    /// }
+    /// # let _ = my_email;
+    /// ```
+    pub fn client(&self) -> Result<ClerkClient, ConfigError> {
+        if let Some(c) = self.inner.client.get() {
+            return Ok(c.clone());
+        }
+        let api = self
+            .authenticator()
+            .browser
+            .api
+            .as_ref()
+            .ok_or(ConfigError::MissingSecretKey)?;
+        let client = ClerkClientBuilder::default()
+            .secret_key(api.secret_key.expose())
+            .api_url(api.api_url.clone())
+            .api_version(api.api_version.clone())
+            .build()?;
+        Ok(self.inner.client.get_or_init(|| client).clone())
     }
 }
 

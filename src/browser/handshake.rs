@@ -264,7 +264,7 @@ async fn payload_directives(a: &Authenticator, nonce: &str) -> Vec<String> {
         u = parsed.to_string();
     }
     let answer = backend_api::call(
-        awc::http::Method::GET,
+        reqwest::Method::GET,
         &u,
         &api.secret_key,
         None,

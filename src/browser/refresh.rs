@@ -94,7 +94,7 @@ pub(crate) async fn attempt(
         return Err(full("fetch-error"));
     };
     let answer = backend_api::call(
-        awc::http::Method::POST,
+        reqwest::Method::POST,
         &target,
         &api.secret_key,
         Some(&body),

@@ -1,5 +1,5 @@
 //! The one HTTP call of the key store: `GET {api_url}/{version}/jwks` with the secret key,
-//! through awc with a TLS configuration of its own (no process-wide rustls provider is
+//! through the crate's Backend API layer with a TLS configuration of its own (no process-wide rustls provider is
 //! installed or needed).
 
 use std::sync::{Arc, OnceLock};
@@ -19,7 +19,7 @@ pub(crate) struct Fetched {
     pub body: Vec<u8>,
 }
 
-/// rustls with aws-lc-rs and the webpki roots, built once per process and given to awc
+/// rustls with aws-lc-rs and the webpki roots, built once per process and given to reqwest
 /// explicitly: the application's own process-wide provider (if any) is neither needed nor
 /// touched. `None` when rustls refuses the provider (then the fetch fails, never panics).
 pub(crate) fn tls_config() -> Option<Arc<rustls::ClientConfig>> {
@@ -64,38 +64,18 @@ pub(crate) async fn fetch_jwks(
     secret: &Secret,
     timeout: Duration,
 ) -> Result<Fetched, KeyFailure> {
-    let mut connector = awc::Connector::new().timeout(timeout);
-    if url.starts_with("https://") {
-        let Some(tls) = tls_config() else {
-            tracing::error!(
-                url,
-                "clerk: no TLS configuration could be built for the JWKS fetch"
-            );
-            return Err(failure(format!("Error loading Clerk JWKS from {url}.")));
-        };
-        connector = connector.rustls_0_23(tls);
-    }
-    let client = awc::Client::builder()
-        .connector(connector)
-        .timeout(timeout)
-        .finish();
-    let mut res = client
-        .get(url)
-        .bearer_auth(secret.expose())
-        .insert_header(("Accept", "application/json"))
-        .send()
-        .await
-        .map_err(|e| {
-            tracing::warn!(url, error = %e, "clerk: JWKS request failed");
-            failure(format!("Error loading Clerk JWKS from {url}."))
-        })?;
-    let status = res.status().as_u16();
-    let body = res.body().limit(MAX_JWKS_BODY).await.map_err(|e| {
-        tracing::warn!(url, status, error = %e, "clerk: JWKS body could not be read");
-        failure(format!("Error reading Clerk JWKS from {url}."))
-    })?;
+    let answer = crate::backend_api::call(
+        reqwest::Method::GET,
+        url,
+        secret,
+        None,
+        timeout,
+        MAX_JWKS_BODY,
+    )
+    .await
+    .map_err(|_| failure(format!("Error loading Clerk JWKS from {url}.")))?;
     Ok(Fetched {
-        status,
-        body: body.to_vec(),
+        status: answer.status,
+        body: answer.body,
     })
 }

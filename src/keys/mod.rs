@@ -3,7 +3,7 @@
 //!
 //! - [`key`]: one public key, parsed once (PEM text or JWK components);
 //! - [`jwks`]: reading a JWKS answer (usable keys, Clerk's errors);
-//! - [`fetch`]: the HTTP call (awc with its own rustls configuration);
+//! - [`fetch`]: the HTTP call (the crate's Backend API layer, its own rustls configuration);
 //! - [`remote`]: the shared cache and its refresh rules.
 //!
 //! Every key set has a **generation**: [`KeyStore::resolve`] hands it out with the key, the

@@ -260,7 +260,7 @@ impl OpaqueVerifier {
         };
         let url = format!("{}/{path}", self.api_url);
         backend_api::call(
-            awc::http::Method::POST,
+            reqwest::Method::POST,
             &url,
             key,
             Some(&body),
