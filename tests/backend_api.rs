@@ -1,0 +1,236 @@
+//! Clerk's Backend API client checked against Clerk's SDK (issue 18 item 7): each call is made
+//! by `@clerk/backend`'s `createClerkClient(...)` (tests/conformance/backend-api-oracle.mjs) and
+//! by `ClerkClient` against the same recording stand-in (`TestBackendApi`); the requests must be
+//! the same (method, path, query pairs, JSON body) and both must read the same answer (the
+//! object's id, or the list's total count, or the error's status and code). Prints
+//! `backend api: N passed, M failed`.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_clerk::api::{ApiError, ListParams, Page};
+use actix_clerk::testing::{ApiCall, TestBackendApi, TestInstance};
+use actix_clerk::ClerkClient;
+use serde_json::{json, Value};
+
+/// What a call read: an id, a total count, or an error (status, first code).
+fn read<T>(r: Result<T, ApiError>, id: impl Fn(&T) -> String) -> Value {
+    match r {
+        Ok(v) => json!({"ok": id(&v)}),
+        Err(e) => json!({"status": e.status(), "code": e.code()}),
+    }
+}
+
+fn page_total<T>(p: &Page<T>) -> String {
+    p.total_count.to_string()
+}
+
+/// A request as compared: method, path, query pairs as a set, body.
+fn shape(c: &ApiCall) -> (String, String, BTreeSet<(String, String)>, String) {
+    (
+        c.method.clone(),
+        c.path.clone(),
+        c.query_pairs().into_iter().collect(),
+        c.body.as_ref().map(Value::to_string).unwrap_or_default(),
+    )
+}
+
+type Ours<'a> = Pin<Box<dyn Future<Output = Value> + 'a>>;
+
+#[actix_web::test]
+async fn the_client_sends_and_reads_what_clerks_sdk_does() {
+    let instance = TestInstance::new();
+    let backend = TestBackendApi::start(&instance);
+    let client = ClerkClient::builder()
+        .secret_key(backend.secret_key())
+        .api_url(backend.url())
+        .build()
+        .expect("client");
+    let user = backend.add_user(json!({"email_address": ["ada@example.com"], "first_name": "Ada"}));
+    let other = backend.add_user(json!({"email_address": ["bob@example.com"], "username": "bob"}));
+    let org = backend.add_organization(json!({"name": "Acme", "slug": "acme", "created_by": user}));
+    let session = backend.add_session(&user);
+    let c = &client;
+    let (u, o, s) = (user.as_str(), org.as_str(), session.as_str());
+    // (id, the SDK's function and arguments, the same call through ClerkClient)
+    let calls: Vec<(&str, &str, Value, Ours<'_>)> = vec![
+        (
+            "getUser",
+            "users.getUser",
+            json!([u]),
+            Box::pin(async move { read(c.users().get(u).await, |x| x.id.clone()) }),
+        ),
+        (
+            "getUser-missing",
+            "users.getUser",
+            json!(["user_missing"]),
+            Box::pin(async move { read(c.users().get("user_missing").await, |x| x.id.clone()) }),
+        ),
+        (
+            "getUserList",
+            "users.getUserList",
+            json!([{"limit": 1, "offset": 1}]),
+            Box::pin(async move {
+                let p = actix_clerk::api::UserListParams::new().limit(1).offset(1);
+                read(c.users().list(&p).await, page_total)
+            }),
+        ),
+        (
+            "getUserList-email",
+            "users.getUserList",
+            json!([{"emailAddress": ["ada@example.com"]}]),
+            Box::pin(async move {
+                let p = actix_clerk::api::UserListParams::new().email_address("ada@example.com");
+                read(c.users().list(&p).await, page_total)
+            }),
+        ),
+        (
+            "updateUserMetadata",
+            "users.updateUserMetadata",
+            json!([u, {"publicMetadata": {"plan": "pro"}}]),
+            Box::pin(async move {
+                let p = actix_clerk::api::UserMetadataParams {
+                    public_metadata: Some(json!({"plan": "pro"})),
+                    ..Default::default()
+                };
+                read(c.users().update_metadata(u, &p).await, |x| x.id.clone())
+            }),
+        ),
+        (
+            "banUser",
+            "users.banUser",
+            json!([u]),
+            Box::pin(async move { read(c.users().ban(u).await, |x| x.id.clone()) }),
+        ),
+        (
+            "unbanUser",
+            "users.unbanUser",
+            json!([u]),
+            Box::pin(async move { read(c.users().unban(u).await, |x| x.id.clone()) }),
+        ),
+        (
+            "lockUser",
+            "users.lockUser",
+            json!([u]),
+            Box::pin(async move { read(c.users().lock(u).await, |x| x.id.clone()) }),
+        ),
+        (
+            "unlockUser",
+            "users.unlockUser",
+            json!([u]),
+            Box::pin(async move { read(c.users().unlock(u).await, |x| x.id.clone()) }),
+        ),
+        (
+            "getOrganization-slug",
+            "organizations.getOrganization",
+            json!([{"slug": "acme"}]),
+            Box::pin(async move { read(c.organizations().get("acme").await, |x| x.id.clone()) }),
+        ),
+        (
+            "getOrganization-id",
+            "organizations.getOrganization",
+            json!([{"organizationId": o}]),
+            Box::pin(async move { read(c.organizations().get(o).await, |x| x.id.clone()) }),
+        ),
+        (
+            "getOrganizationList",
+            "organizations.getOrganizationList",
+            json!([{"limit": 5}]),
+            Box::pin(async move {
+                let p = actix_clerk::api::OrganizationListParams {
+                    page: ListParams::new().limit(5),
+                    ..Default::default()
+                };
+                read(c.organizations().list(&p).await, page_total)
+            }),
+        ),
+        (
+            "getOrganizationMembershipList",
+            "organizations.getOrganizationMembershipList",
+            json!([{"organizationId": o}]),
+            Box::pin(async move {
+                read(
+                    c.organization_memberships()
+                        .list(o, &Default::default())
+                        .await,
+                    page_total,
+                )
+            }),
+        ),
+        (
+            "getSession",
+            "sessions.getSession",
+            json!([s]),
+            Box::pin(async move { read(c.sessions().get(s).await, |x| x.id.clone()) }),
+        ),
+        (
+            "getSessionList",
+            "sessions.getSessionList",
+            json!([{"userId": u}]),
+            Box::pin(async move {
+                read(
+                    c.sessions()
+                        .list(&actix_clerk::api::SessionListParams::user(u))
+                        .await,
+                    page_total,
+                )
+            }),
+        ),
+        (
+            "revokeSession",
+            "sessions.revokeSession",
+            json!([s]),
+            Box::pin(async move { read(c.sessions().revoke(s).await, |x| x.id.clone()) }),
+        ),
+    ];
+    let _ = other;
+    let (mut passed, mut failures) = (0usize, Vec::new());
+    for (id, f, args, ours) in calls {
+        backend.clear_api_calls();
+        let answer = support::run_oracle(
+            "backend-api-oracle.mjs",
+            &json!({"apiUrl": backend.url(), "secretKey": backend.secret_key(),
+                    "calls": [{"id": id, "fn": f, "args": args}]}),
+        );
+        let theirs_calls: BTreeSet<_> = backend.api_calls().iter().map(shape).collect();
+        let r = &answer["results"][0];
+        let theirs = match (&r["ok"], &r["error"]) {
+            (ok, Value::Null) if !ok.is_null() => {
+                let v = ok
+                    .get("id")
+                    .cloned()
+                    .or_else(|| ok.get("totalCount").map(|t| json!(t.to_string())));
+                json!({"ok": v.unwrap_or(Value::Null)})
+            }
+            (_, err) => json!({"status": err["status"], "code": err["errors"][0]["code"]}),
+        };
+        backend.clear_api_calls();
+        let ours = ours.await;
+        let ours_calls: BTreeSet<_> = backend.api_calls().iter().map(shape).collect();
+        let mut problems = Vec::new();
+        if theirs_calls.is_empty() {
+            problems.push("Clerk's SDK sent no request to the stand-in".to_owned());
+        }
+        if ours_calls != theirs_calls {
+            problems.push(format!(
+                "requests:\n    ours  {ours_calls:?}\n    Clerk {theirs_calls:?}"
+            ));
+        }
+        if ours != theirs {
+            problems.push(format!("read: ours {ours}, Clerk {theirs}"));
+        }
+        if problems.is_empty() {
+            passed += 1;
+        } else {
+            failures.push(format!("{id}: {}", problems.join("\n  ")));
+        }
+    }
+    for f in &failures {
+        eprintln!("MISMATCH {f}");
+    }
+    println!("backend api: {passed} passed, {} failed", failures.len());
+    assert!(failures.is_empty(), "{} mismatches", failures.len());
+}
