@@ -34,8 +34,28 @@ fn shape(c: &ApiCall) -> (String, String, BTreeSet<(String, String)>, String) {
         c.method.clone(),
         c.path.clone(),
         c.query_pairs().into_iter().collect(),
-        c.body.as_ref().map(Value::to_string).unwrap_or_default(),
+        c.body.as_ref().map(canonical).unwrap_or_default(),
     )
+}
+
+/// JSON text with every object's members sorted (member order is not part of a request).
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let inner: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&m[k])))
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
 }
 
 type Ours<'a> = Pin<Box<dyn Future<Output = Value> + 'a>>;
@@ -233,4 +253,236 @@ async fn the_client_sends_and_reads_what_clerks_sdk_does() {
     }
     println!("backend api: {passed} passed, {} failed", failures.len());
     assert!(failures.is_empty(), "{} mismatches", failures.len());
+}
+
+/// The calls that change the store: each is made by Clerk's SDK, undone (or, for deletions and
+/// revocations, made on a twin object), then made by `ClerkClient`; ids of twins are compared
+/// as the same.
+#[actix_web::test]
+async fn writes_match_clerks_sdk_too() {
+    use actix_clerk::api::{
+        CreateInvitationParams, CreateOrganizationParams, CreateUserParams,
+        UpdateOrganizationParams, UpdateUserParams,
+    };
+    let instance = TestInstance::new();
+    let backend = TestBackendApi::start(&instance);
+    let c = ClerkClient::builder()
+        .secret_key(backend.secret_key())
+        .api_url(backend.url())
+        .build()
+        .expect("client");
+    let u = backend.add_user(json!({"email_address": ["ada@example.com"]}));
+    let member = backend.add_user(json!({"email_address": ["bob@example.com"]}));
+    let (d1, d2) = (
+        backend.add_user(json!({"email_address": ["d1@example.com"]})),
+        backend.add_user(json!({"email_address": ["d2@example.com"]})),
+    );
+    let o = backend.add_organization(json!({"name": "Acme", "slug": "acme"}));
+    let (o1, o2) = (
+        backend.add_organization(json!({"name": "O1", "slug": "o-one"})),
+        backend.add_organization(json!({"name": "O2", "slug": "o-two"})),
+    );
+    let sdk = |f: &str, args: Value| {
+        backend.clear_api_calls();
+        let answer = support::run_oracle(
+            "backend-api-oracle.mjs",
+            &json!({"apiUrl": backend.url(), "secretKey": backend.secret_key(),
+                    "calls": [{"id": f, "fn": f, "args": args}]}),
+        );
+        let calls: BTreeSet<_> = backend.api_calls().iter().map(shape).collect();
+        (answer["results"][0].clone(), calls)
+    };
+    let ours_calls = |swap: Option<(&str, &str)>| -> BTreeSet<_> {
+        backend
+            .api_calls()
+            .iter()
+            .map(shape)
+            .map(|(m, p, q, b)| match swap {
+                Some((ours, theirs)) => (m, p.replace(ours, theirs), q, b.replace(ours, theirs)),
+                None => (m, p, q, b),
+            })
+            .collect()
+    };
+    let (mut passed, mut failures) = (0usize, Vec::new());
+    let mut check = |id: &str, theirs: BTreeSet<_>, ours: BTreeSet<_>, ok: bool| {
+        if !theirs.is_empty() && theirs == ours && ok {
+            passed += 1;
+        } else {
+            failures.push(format!(
+                "{id}:\n    ours  {ours:?}\n    Clerk {theirs:?} (ours ok: {ok})"
+            ));
+        }
+    };
+
+    let (r, theirs) = sdk(
+        "users.createUser",
+        json!([{"emailAddress": ["neo@example.com"], "firstName": "Neo"}]),
+    );
+    let created = r["ok"]["id"].as_str().unwrap_or_default().to_owned();
+    c.request_json("DELETE", &format!("/users/{created}"), &[], None)
+        .await
+        .expect("undo");
+    backend.clear_api_calls();
+    let p = CreateUserParams {
+        email_address: Some(vec!["neo@example.com".into()]),
+        first_name: Some("Neo".into()),
+        ..Default::default()
+    };
+    let ok = c.users().create(&p).await.is_ok();
+    check("createUser", theirs, ours_calls(None), ok);
+
+    let (_, theirs) = sdk(
+        "users.updateUser",
+        json!([u, {"firstName": "Ada", "lastName": "Lovelace"}]),
+    );
+    backend.clear_api_calls();
+    let p = UpdateUserParams {
+        first_name: Some("Ada".into()),
+        last_name: Some("Lovelace".into()),
+        ..Default::default()
+    };
+    let ok = c.users().update(&u, &p).await.is_ok();
+    check("updateUser", theirs, ours_calls(None), ok);
+
+    let (_, theirs) = sdk("users.deleteUser", json!([d1]));
+    backend.clear_api_calls();
+    let ok = c.users().delete(&d2).await.is_ok();
+    check("deleteUser", theirs, ours_calls(Some((&d2, &d1))), ok);
+
+    let (r, theirs) = sdk(
+        "organizations.createOrganization",
+        json!([{"name": "Beta", "slug": "beta", "createdBy": u}]),
+    );
+    let created = r["ok"]["id"].as_str().unwrap_or_default().to_owned();
+    c.request_json("DELETE", &format!("/organizations/{created}"), &[], None)
+        .await
+        .expect("undo");
+    backend.clear_api_calls();
+    let p = CreateOrganizationParams {
+        name: Some("Beta".into()),
+        slug: Some("beta".into()),
+        created_by: Some(u.clone()),
+        ..Default::default()
+    };
+    let ok = c.organizations().create(&p).await.is_ok();
+    check("createOrganization", theirs, ours_calls(None), ok);
+
+    let (_, theirs) = sdk(
+        "organizations.updateOrganization",
+        json!([o, {"name": "Acme Inc"}]),
+    );
+    backend.clear_api_calls();
+    let p = UpdateOrganizationParams {
+        name: Some("Acme Inc".into()),
+        ..Default::default()
+    };
+    let ok = c.organizations().update(&o, &p).await.is_ok();
+    check("updateOrganization", theirs, ours_calls(None), ok);
+
+    let (_, theirs) = sdk("organizations.deleteOrganization", json!([o1]));
+    backend.clear_api_calls();
+    let ok = c.organizations().delete(&o2).await.is_ok();
+    check(
+        "deleteOrganization",
+        theirs,
+        ours_calls(Some((&o2, &o1))),
+        ok,
+    );
+
+    let args = json!([{"organizationId": o, "userId": member, "role": "org:member"}]);
+    let (_, theirs) = sdk("organizations.createOrganizationMembership", args);
+    c.request_json(
+        "DELETE",
+        &format!("/organizations/{o}/memberships/{member}"),
+        &[],
+        None,
+    )
+    .await
+    .expect("undo");
+    backend.clear_api_calls();
+    let ok = c
+        .organization_memberships()
+        .create(&o, &member, "org:member")
+        .await
+        .is_ok();
+    check("createOrganizationMembership", theirs, ours_calls(None), ok);
+
+    let args = json!([{"organizationId": o, "userId": member, "role": "org:admin"}]);
+    let (_, theirs) = sdk("organizations.updateOrganizationMembership", args);
+    backend.clear_api_calls();
+    let ok = c
+        .organization_memberships()
+        .update(&o, &member, "org:admin")
+        .await
+        .is_ok();
+    check("updateOrganizationMembership", theirs, ours_calls(None), ok);
+
+    let (_, theirs) = sdk(
+        "organizations.deleteOrganizationMembership",
+        json!([{"organizationId": o, "userId": member}]),
+    );
+    backend.add_membership(&o, &member, "org:member");
+    backend.clear_api_calls();
+    let ok = c
+        .organization_memberships()
+        .delete(&o, &member)
+        .await
+        .is_ok();
+    check("deleteOrganizationMembership", theirs, ours_calls(None), ok);
+
+    let (r, theirs) = sdk(
+        "invitations.createInvitation",
+        json!([{"emailAddress": "inv@example.com"}]),
+    );
+    let inv1 = r["ok"]["id"].as_str().unwrap_or_default().to_owned();
+    c.request_json("DELETE", &format!("/invitations/{inv1}"), &[], None)
+        .await
+        .expect("undo");
+    backend.clear_api_calls();
+    let p = CreateInvitationParams {
+        email_address: Some("inv@example.com".into()),
+        ..Default::default()
+    };
+    let inv2 = c
+        .invitations()
+        .create(&p)
+        .await
+        .map(|i| i.id)
+        .unwrap_or_default();
+    check(
+        "createInvitation",
+        theirs,
+        ours_calls(None),
+        !inv2.is_empty(),
+    );
+
+    let p = CreateInvitationParams {
+        email_address: Some("inv3@example.com".into()),
+        ..Default::default()
+    };
+    let inv3 = c
+        .invitations()
+        .create(&p)
+        .await
+        .map(|i| i.id)
+        .expect("another invitation");
+    let (_, theirs) = sdk("invitations.revokeInvitation", json!([inv2]));
+    backend.clear_api_calls();
+    let ok = c.invitations().revoke(&inv3).await.is_ok();
+    check(
+        "revokeInvitation",
+        theirs,
+        ours_calls(Some((&inv3, &inv2))),
+        ok,
+    );
+
+    for f in &failures {
+        eprintln!("MISMATCH {f}");
+    }
+    println!(
+        "backend api writes: {passed} passed, {} failed",
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{} mismatches", failures.len());
+    assert_eq!(passed, 11);
 }
