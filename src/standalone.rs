@@ -38,62 +38,12 @@ use crate::machine::{Accepts, TokenKind};
 ///
 /// # Runtimes
 ///
-/// The calls' futures are not `Send` (the decision's state is per worker, as in the
-/// middlewares). They run on actix's
-/// runtime (a handler, `#[actix_web::main]`, `actix_web::rt::System`) or any current-thread
-/// tokio runtime with a `LocalSet`. A service on a multi-threaded runtime that needs `Send`
-/// futures (tonic's gRPC services) hands the calls to a thread of their own:
-///
-/// ```
-/// use actix_clerk::{Auth, ClerkConfig, ClerkError};
-/// use tokio::sync::{mpsc, oneshot};
-///
-/// type Job = (String, oneshot::Sender<Result<Auth, ClerkError>>);
-///
-/// /// A `Send + Sync` handle on `verify_token`, served by one thread running actix's runtime
-/// /// (one key cache and one HTTP client for all callers).
-/// #[derive(Clone)]
-/// struct SendVerifier(mpsc::Sender<Job>);
-///
-/// impl SendVerifier {
-///     fn start(clerk: ClerkConfig) -> SendVerifier {
-///         let (jobs, mut queue) = mpsc::channel::<Job>(1024);
-///         std::thread::spawn(move || {
-///             actix_web::rt::System::new().block_on(async move {
-///                 while let Some((token, reply)) = queue.recv().await {
-///                     let clerk = clerk.clone();
-///                     actix_web::rt::spawn(async move {
-///                         let _ = reply.send(clerk.verify_token(&token).await);
-///                     });
-///                 }
-///             })
-///         });
-///         SendVerifier(jobs)
-///     }
-///
-///     /// `None` when the verifying thread is gone.
-///     async fn verify_token(&self, token: &str) -> Option<Result<Auth, ClerkError>> {
-///         let (reply, answer) = oneshot::channel();
-///         self.0.send((token.to_owned(), reply)).await.ok()?;
-///         answer.await.ok()
-///     }
-/// }
-///
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let instance = actix_clerk::testing::TestInstance::new();
-/// let verifier = SendVerifier::start(instance.config().build()?);
-/// let token = instance.session_token("user_1").sign();
-///
-/// let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-/// let auth = runtime.block_on(async move {
-///     // tokio::spawn needs a Send future: the handle's is.
-///     tokio::spawn(async move { verifier.verify_token(&token).await }).await
-/// })?;
-/// assert_eq!(auth.and_then(Result::ok).and_then(|a| a.user_id().map(str::to_owned)),
-///            Some("user_1".to_owned()));
-/// # Ok(())
-/// # }
-/// ```
+/// The futures of [`verify_token`](Self::verify_token) and
+/// [`authenticate_headers`](Self::authenticate_headers) (and of the same calls on
+/// [`ClerkConfig`]) are `Send`: a service on a multi-threaded runtime (tonic's gRPC services,
+/// a job spawned with `tokio::spawn`) awaits them directly; the Backend API calls they may make
+/// go through one HTTP client for the process. [`authenticate_request`](Self::authenticate_request)
+/// borrows actix's `HttpRequest`, which stays on its worker: await it in the handler.
 ///
 /// # Example
 ///

@@ -866,3 +866,35 @@ mod websocket {
         assert_eq!(body["reason"], "token-invalid-signature");
     }
 }
+
+// The futures a multi-threaded runtime awaits directly are `Send` (checked at compile time).
+#[allow(dead_code)]
+fn futures_are_send(clerk: actix_clerk::ClerkConfig, verifier: actix_clerk::ClerkVerifier) {
+    fn assert_send<T: Send>(_: T) {}
+    assert_send(clerk.verify_token("x"));
+    assert_send(clerk.authenticate_headers("GET", "/", [("authorization", "Bearer x")]));
+    assert_send(verifier.verify_token("x"));
+    assert_send(verifier.authenticate_headers("GET", "/", [("authorization", "Bearer x")]));
+}
+
+// ...and run on a multi-threaded runtime, in spawned tasks, with JWKS fetches through the
+// Backend API stand-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_token_runs_in_tasks_of_a_multi_threaded_runtime() {
+    let instance = actix_clerk::testing::TestInstance::new();
+    let backend = actix_clerk::testing::TestBackendApi::start(&instance);
+    let clerk = backend.config().build().expect("config");
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let clerk = clerk.clone();
+        let token = instance.session_token(format!("user_{i}")).sign();
+        tasks.push(tokio::spawn(
+            async move { clerk.verify_token(&token).await },
+        ));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        let auth = t.await.expect("task").expect("signed in");
+        assert_eq!(auth.user_id(), Some(format!("user_{i}").as_str()));
+    }
+    assert_eq!(backend.jwks_hits(), 1, "one key fetch for every task");
+}
