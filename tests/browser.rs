@@ -75,12 +75,10 @@ fn browser_dir() -> PathBuf {
         .join("node_modules/playwright-core/package.json")
         .exists()
     {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm must be installed to drive Chromium with playwright-core");
-        assert!(status.success(), "npm ci failed in {}", dir.display());
+        support::npm_ci(
+            &dir,
+            "npm must be installed to drive Chromium with playwright-core",
+        );
     }
     dir
 }
@@ -142,10 +140,18 @@ impl Browser {
             .current_dir(dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            // Never inherited: Node would make the test runner's own pipe non-blocking.
+            .stderr(Stdio::piped())
             .spawn()
             .expect("node runs tests/browser/drive.mjs");
         let stdout = child.stdout.take().expect("stdout");
+        if let Some(stderr) = child.stderr.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    eprintln!("drive.mjs: {line}");
+                }
+            });
+        }
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {

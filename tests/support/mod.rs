@@ -33,16 +33,28 @@ pub fn clerk_backend_dir() -> std::path::PathBuf {
                 .join("node_modules/@clerk/backend/package.json")
                 .exists()
             {
-                let status = std::process::Command::new("npm")
-                    .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-                    .current_dir(&dir)
-                    .status()
-                    .expect("npm must be installed to compare with @clerk/backend");
-                assert!(status.success(), "npm ci failed in {}", dir.display());
+                npm_ci(&dir, "npm must be installed to compare with @clerk/backend");
             }
             dir
         })
         .clone()
+}
+
+/// `npm ci` in `dir`, its output captured: Node makes the pipes it inherits non-blocking, and a
+/// test runner's stdout (shared with `tee` in CI) must stay blocking, or a large print fails.
+pub fn npm_ci(dir: &std::path::Path, missing: &str) {
+    let out = std::process::Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect(missing);
+    assert!(
+        out.status.success(),
+        "npm ci failed in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Path of an example binary, built (or brought up to date) by cargo first, in this test
@@ -154,7 +166,9 @@ pub fn run_oracle(script: &str, input: &serde_json::Value) -> serde_json::Value 
         .env("CLERK_TELEMETRY_DISABLED", "1")
         .env_remove("CLERK_WEBHOOK_SIGNING_SECRET")
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
+        .stdout(Stdio::piped())
+        // Never inherited: Node would make the test runner's own pipe non-blocking.
+        .stderr(Stdio::piped());
     // Clerk's SDK reads Vercel's variables (an automatic proxy URL): never from this machine.
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("VERCEL") {
@@ -171,7 +185,11 @@ pub fn run_oracle(script: &str, input: &serde_json::Value) -> serde_json::Value 
         .write_all(input.to_string().as_bytes())
         .expect("write cases");
     let output = child.wait_with_output().expect("oracle output");
-    assert!(output.status.success(), "{script} failed");
+    assert!(
+        output.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).expect("oracle JSON")
 }
 
