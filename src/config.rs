@@ -167,6 +167,27 @@ pub struct ClerkConfigBuilder {
     browser: BrowserSettings,
 }
 
+/// The Backend API base URL (default [`DEFAULT_API_URL`]), without a trailing `/`.
+pub(crate) fn api_url(url: Option<String>) -> Result<String, ConfigError> {
+    let url = url.unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+    let url = url.trim_end_matches('/').to_owned();
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= "https://".len()
+    {
+        return Err(ConfigError::InvalidApiUrl(url));
+    }
+    Ok(url)
+}
+
+/// The Backend API version segment (default [`DEFAULT_API_VERSION`]).
+pub(crate) fn api_version(version: Option<String>) -> Result<String, ConfigError> {
+    let version = version.unwrap_or_else(|| DEFAULT_API_VERSION.to_owned());
+    let version = version.trim_matches('/').to_owned();
+    if version.is_empty() || version.contains(['/', '?', '#', ' ']) {
+        return Err(ConfigError::InvalidApiVersion(version));
+    }
+    Ok(version)
+}
+
 /// The secret key offline development sets when none is given (never sent anywhere: the
 /// Backend API URL points where nothing listens).
 const OFFLINE_SECRET_KEY: &str = "sk_test_offline_development";
@@ -504,26 +525,17 @@ impl ClerkConfigBuilder {
                 None
             }
         };
-        let secret_key = match self.secret_key {
-            Some(k) if k.starts_with("sk_") && k.len() > 3 && !k.contains(char::is_whitespace) => {
-                Some(Secret::new(k))
-            }
-            Some(_) => {
-                errors.push(ConfigError::InvalidSecretKey);
+        let secret_key = match self.secret_key.map(Secret::secret_key).transpose() {
+            Ok(k) => k,
+            Err(e) => {
+                errors.push(e);
                 None
             }
-            None => None,
         };
-        let api_url = self
-            .api_url
-            .clone()
-            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
-        let api_url = api_url.trim_end_matches('/').to_owned();
-        if !(api_url.starts_with("http://") || api_url.starts_with("https://"))
-            || api_url.len() <= "https://".len()
-        {
-            errors.push(ConfigError::InvalidApiUrl(api_url.clone()));
-        }
+        let api_url = api_url(self.api_url.clone()).unwrap_or_else(|e| {
+            errors.push(e);
+            DEFAULT_API_URL.to_owned()
+        });
         let machine_secret_key = match self.machine_secret_key {
             Some(k) if !k.trim().is_empty() && !k.contains(char::is_whitespace) => {
                 Some(Secret::new(k))
@@ -544,14 +556,10 @@ impl ClerkConfigBuilder {
                 "machine token verification limits",
             ));
         }
-        let api_version = self
-            .api_version
-            .clone()
-            .unwrap_or_else(|| DEFAULT_API_VERSION.to_owned());
-        let api_version = api_version.trim_matches('/').to_owned();
-        if api_version.is_empty() || api_version.contains(['/', '?', '#', ' ']) {
-            errors.push(ConfigError::InvalidApiVersion(api_version.clone()));
-        }
+        let api_version = api_version(self.api_version.clone()).unwrap_or_else(|e| {
+            errors.push(e);
+            DEFAULT_API_VERSION.to_owned()
+        });
         if self.authorized_parties.iter().any(|p| p.trim().is_empty()) {
             errors.push(ConfigError::InvalidAuthorizedParty);
         }

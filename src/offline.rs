@@ -71,7 +71,8 @@ fn write_private(path: &Path, text: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn pem(label: &str, der: &[u8]) -> String {
+/// DER bytes as a PEM block of `label`, 64 characters a line.
+pub(crate) fn pem(label: &str, der: &[u8]) -> String {
     let body = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in body.as_bytes().chunks(64) {
@@ -82,7 +83,8 @@ fn pem(label: &str, der: &[u8]) -> String {
     out
 }
 
-fn pem_der(text: &str, label: &str) -> Option<Vec<u8>> {
+/// The DER bytes of a PEM text's first block of `label`, if any.
+pub(crate) fn pem_der(text: &str, label: &str) -> Option<Vec<u8>> {
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
     let start = text.find(&begin)? + begin.len();

@@ -12,6 +12,15 @@ impl Secret {
         Secret(value)
     }
 
+    /// An instance's secret key (`sk_…`, no white space), or the error saying it is not one.
+    pub(crate) fn secret_key(value: String) -> Result<Self, crate::error::ConfigError> {
+        if value.starts_with("sk_") && value.len() > 3 && !value.contains(char::is_whitespace) {
+            Ok(Secret(value))
+        } else {
+            Err(crate::error::ConfigError::InvalidSecretKey)
+        }
+    }
+
     /// The value, for the one place it is sent (the `Authorization` header of a Backend API
     /// call).
     pub(crate) fn expose(&self) -> &str {

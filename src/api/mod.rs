@@ -49,7 +49,6 @@ use crate::secret::Secret;
 /// The Backend API version this client speaks (`Clerk-API-Version`), as `@clerk/backend` 3.25.
 pub const CLERK_API_VERSION: &str = crate::backend_api::CLERK_API_VERSION;
 
-const USER_AGENT: &str = concat!("actix-clerk/", env!("CARGO_PKG_VERSION"));
 /// Default timeout of one call.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_ATTEMPTS: u32 = 3;
@@ -132,41 +131,16 @@ impl ClerkClientBuilder {
 
     /// Validates and builds the client.
     pub fn build(self) -> Result<ClerkClient, ConfigError> {
-        let secret = match self.secret_key {
-            Some(k) if k.starts_with("sk_") && k.len() > 3 && !k.contains(char::is_whitespace) => {
-                Secret::new(k)
-            }
-            Some(_) => return Err(ConfigError::InvalidSecretKey),
-            None => return Err(ConfigError::MissingSecretKey),
-        };
-        let api_url = self
-            .api_url
-            .unwrap_or_else(|| crate::config::DEFAULT_API_URL.to_owned());
-        let api_url = api_url.trim_end_matches('/').to_owned();
-        if !(api_url.starts_with("http://") || api_url.starts_with("https://"))
-            || url::Url::parse(&api_url).is_err()
-        {
-            return Err(ConfigError::InvalidApiUrl(api_url));
-        }
-        let version = self
-            .api_version
-            .unwrap_or_else(|| crate::config::DEFAULT_API_VERSION.to_owned());
-        let version = version.trim_matches('/').to_owned();
-        if version.is_empty() || version.contains(['/', '?', '#', ' ']) {
-            return Err(ConfigError::InvalidApiVersion(version));
-        }
+        let secret = Secret::secret_key(self.secret_key.ok_or(ConfigError::MissingSecretKey)?)?;
+        let api_url = crate::config::api_url(self.api_url)?;
+        let version = crate::config::api_version(self.api_version)?;
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         if timeout.is_zero() {
             return Err(ConfigError::InvalidDuration("Backend API timeout"));
         }
-        let tls = crate::keys::fetch::tls_config()
-            .ok_or(ConfigError::InvalidDuration("TLS configuration"))?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured((*tls).clone())
-            .user_agent(USER_AGENT)
-            .timeout(timeout)
-            .build()
-            .map_err(|_| ConfigError::InvalidDuration("HTTP client"))?;
+        // The crate's one HTTP client (one pool, one TLS configuration) for every call.
+        let http =
+            crate::backend_api::http_client().ok_or(ConfigError::InvalidDuration("HTTP client"))?;
         Ok(ClerkClient {
             inner: Arc::new(Inner {
                 http,
@@ -293,6 +267,7 @@ impl ClerkClient {
                 .inner
                 .http
                 .request(method.reqwest(), &url)
+                .timeout(deadline.saturating_duration_since(tokio::time::Instant::now()))
                 .bearer_auth(self.inner.secret.expose())
                 .header("Clerk-API-Version", CLERK_API_VERSION)
                 .header("Accept", "application/json");

@@ -15,20 +15,6 @@ use crate::backend_api;
 use crate::jwt;
 
 const MAX_REFRESH_BODY: usize = 64 * 1024;
-/// Bytes escaped in the session id's path segment.
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'\\')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}');
 
 /// Renews the session, or says why not (Clerk's refresh reason, or the Backend API's error
 /// code, without the `session-token-expired-refresh-` prefix already added).
@@ -81,7 +67,7 @@ pub(crate) async fn attempt(
         "request_headers": request_headers,
     });
     // Clerk joins the id into the path as it is; what would leave the path segment is escaped.
-    let segment: String = percent_encoding::utf8_percent_encode(&sid, SEGMENT).collect();
+    let segment = crate::api::segment(&sid);
     let mut target = format!(
         "{}/{}/sessions/{segment}/refresh",
         api.api_url, api.api_version

@@ -47,19 +47,6 @@ impl fmt::Debug for TestKey {
     }
 }
 
-/// The DER bytes of a PEM text's first block of `label`, if any.
-fn pem_block(pem: &str, label: &str) -> Option<Vec<u8>> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let start = pem.find(&begin)? + begin.len();
-    let stop = start + pem[start..].find(&end)?;
-    let body: String = pem[start..stop]
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    base64::engine::general_purpose::STANDARD.decode(body).ok()
-}
-
 impl TestKey {
     /// A fresh 2048-bit key. Panics only if the system cannot generate one.
     pub fn generate(kid: impl Into<String>) -> TestKey {
@@ -85,9 +72,9 @@ impl TestKey {
     /// A fixed key from PEM: PKCS#8 (`-----BEGIN PRIVATE KEY-----`) or PKCS#1
     /// (`-----BEGIN RSA PRIVATE KEY-----`). Panics when `pem` holds neither RSA key.
     pub fn from_pem(pem: &str, kid: impl Into<String>) -> TestKey {
-        let pair = if let Some(der) = pem_block(pem, "PRIVATE KEY") {
+        let pair = if let Some(der) = crate::offline::pem_der(pem, "PRIVATE KEY") {
             RsaKeyPair::from_pkcs8(&der)
-        } else if let Some(der) = pem_block(pem, "RSA PRIVATE KEY") {
+        } else if let Some(der) = crate::offline::pem_der(pem, "RSA PRIVATE KEY") {
             RsaKeyPair::from_der(&der)
         } else {
             panic!(
@@ -114,14 +101,7 @@ impl TestKey {
             .public_key()
             .as_der()
             .expect("actix_clerk::testing: public key DER");
-        let body = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
-        let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
-        for chunk in body.as_bytes().chunks(64) {
-            pem.push_str(&String::from_utf8_lossy(chunk));
-            pem.push('\n');
-        }
-        pem.push_str("-----END PUBLIC KEY-----\n");
-        pem
+        crate::offline::pem("PUBLIC KEY", der.as_ref())
     }
 
     /// The public key as a JWK of Clerk's JWKS (`use`, `kty`, `kid`, `alg`, `n`, `e`).
