@@ -165,6 +165,8 @@ pub struct ClerkConfigBuilder {
     token_cache_bytes: Option<u64>,
     token_cache_off: bool,
     browser: BrowserSettings,
+    #[cfg(feature = "redis")]
+    shared_store: Option<crate::store::SharedStore>,
 }
 
 /// The Backend API base URL (default [`DEFAULT_API_URL`]), without a trailing `/`.
@@ -308,10 +310,35 @@ impl ClerkConfigBuilder {
 
     /// Bounds on Backend API verifications: at most `concurrent` in flight and `per_second`
     /// started per second (defaults 16 and 50). Past them a request is refused at once
-    /// (`503` + `Retry-After: 1` from the strict middleware), never queued.
+    /// (`503` + `Retry-After: 1` from the strict middleware), never queued. With a
+    /// [`shared_store`](Self::shared_store), `per_second` bounds the whole deployment (all
+    /// instances together) as well as this instance; `concurrent` stays per instance.
     pub fn machine_token_verify_limits(mut self, concurrent: usize, per_second: u32) -> Self {
         self.machine_tokens.max_concurrent = concurrent;
         self.machine_tokens.max_per_second = per_second;
+        self
+    }
+
+    /// Shares opaque machine-token answers (API keys, M2M and OAuth tokens verified by Clerk's
+    /// Backend API) with the other instances of the deployment (feature `redis`; contract §14):
+    /// - a token is verified once per deployment within the cache TTL
+    ///   ([`machine_token_cache_ttl`](Self::machine_token_cache_ttl), never past the token's
+    ///   expiry), not once per instance; refusals (`token-invalid`, `secret-key-invalid`) are
+    ///   shared for the negative TTL; Clerk outages are not shared;
+    /// - a burst of one new token on many instances makes one Backend API call (the others
+    ///   wait for its answer, at most the verify timeout + 1 s, then verify themselves);
+    /// - the per-second bound of [`machine_token_verify_limits`](Self::machine_token_verify_limits)
+    ///   holds for the deployment;
+    /// - a revocation is seen by every instance within the TTL.
+    ///
+    /// The store is never the authority: answers carry an HMAC keyed from the secret key
+    /// (tokens are stored as keyed hashes only), and when Redis is slow or down each instance
+    /// decides alone after [`SharedStore::timeout`](crate::SharedStore::timeout). Each instance
+    /// keeps its own cache in front of the store, so a repeated token costs no Redis call.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn shared_store(mut self, store: crate::store::SharedStore) -> Self {
+        self.shared_store = Some(store);
         self
     }
 
@@ -577,12 +604,20 @@ impl ClerkConfigBuilder {
         )
         .map_err(|e| errors.push(e));
         let machines = (secret_key.is_some() || machine_secret_key.is_some()).then(|| {
-            OpaqueVerifier::new(
+            let verifier = OpaqueVerifier::new(
                 api_url.clone(),
                 secret_key.clone(),
                 machine_secret_key,
                 self.machine_tokens.clone(),
-            )
+            );
+            #[cfg(feature = "redis")]
+            let verifier = match self.shared_store.clone() {
+                Some(store) if !self.machine_tokens.ttl.is_zero() => {
+                    verifier.with_shared_store(store)
+                }
+                _ => verifier,
+            };
+            verifier
         });
         let keys = if let Some(pem) = self.jwt_key {
             VerifyKey::from_pem_text(&pem)

@@ -330,6 +330,14 @@ impl ResponseError for ClerkError {
             ClerkError::Webhook(crate::webhook::WebhookError::NotConfigured) => res
                 .content_type("text/plain; charset=utf-8")
                 .body("server misconfiguration: no WebhookVerifier for this route"),
+            ClerkError::Webhook(crate::webhook::WebhookError::AlreadyProcessed) => res
+                .content_type("application/json")
+                .body("{\"status\":\"already_processed\"}"),
+            ClerkError::Webhook(crate::webhook::WebhookError::InProgress) => {
+                res.insert_header((header::RETRY_AFTER, 30));
+                res.content_type("application/json")
+                    .body("{\"error\":\"webhook_in_progress\",\"reason\":\"in-progress\"}")
+            }
             ClerkError::Webhook(err) => res.content_type("application/json").body(format!(
                 "{{\"error\":\"invalid_webhook\",\"reason\":\"{}\"}}",
                 err.reason()
@@ -430,6 +438,12 @@ pub enum ConfigError {
     /// `CLERK_IS_SATELLITE` is neither `true` nor `false`.
     #[error("CLERK_IS_SATELLITE must be true or false, got {0:?}")]
     InvalidIsSatellite(String),
+    /// The shared store's URL (`REDIS_URL`) is not a Redis URL (feature `redis`).
+    #[error("REDIS_URL must be a Redis URL: redis://[user:password@]host[:port][/db] or rediss://… for TLS")]
+    InvalidRedisUrl,
+    /// The shared store was created outside a Tokio runtime (feature `redis`).
+    #[error("the shared store must be created inside a Tokio runtime (in actix's main, or within HttpServer::new)")]
+    NoRuntime,
 }
 
 impl ConfigError {
@@ -476,6 +490,8 @@ impl fmt::Debug for ConfigError {
             ConfigError::MissingSecretKey => "MissingSecretKey",
             ConfigError::OfflineInRelease => "OfflineInRelease",
             ConfigError::OfflineSetup(_) => "OfflineSetup",
+            ConfigError::InvalidRedisUrl => "InvalidRedisUrl",
+            ConfigError::NoRuntime => "NoRuntime",
         };
         write!(f, "{variant}: {self}")
     }

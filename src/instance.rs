@@ -65,7 +65,7 @@ impl PublishableKey {
 /// `atob`: standard base64, padding optional, ASCII whitespace ignored.
 fn forgiving_base64(s: &str) -> Option<Vec<u8>> {
     let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let trimmed = if compact.len() % 4 == 0 {
+    let trimmed = if compact.len().is_multiple_of(4) {
         compact
             .strip_suffix("==")
             .or_else(|| compact.strip_suffix('='))

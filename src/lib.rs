@@ -167,6 +167,8 @@ mod offline;
 mod secret;
 mod standalone;
 mod stats;
+#[cfg(feature = "redis")]
+mod store;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
@@ -193,10 +195,13 @@ pub use crate::middleware::{
 pub use crate::offline::{OFFLINE_DIR_ENV, OFFLINE_ENV};
 pub use crate::standalone::ClerkVerifier;
 pub use crate::stats::{ClerkStats, TokenCacheStats};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use crate::store::{SharedStore, SharedStoreStats, REDIS_URL_ENV};
 pub use crate::webhook::{
     ClerkWebhook, DeletedObjectData, EmailAddressData, EmailData, OrganizationData,
     OrganizationMembershipData, PhoneNumberData, PublicUserData, SessionData, UserData,
-    WebhookError, WebhookEvent, WebhookVerifier, WEBHOOK_SECRET_ENV,
+    WebhookError, WebhookEvent, WebhookOnce, WebhookVerifier, WEBHOOK_SECRET_ENV,
 };
 
 /// The README's examples, compiled as doctests.

@@ -32,3 +32,11 @@ pub(crate) fn key_fetch(elapsed_ms: u64, ok: bool) {
     metrics::histogram!("actix_clerk_jwks_fetch_seconds", "result" => result)
         .record(elapsed_ms as f64 / 1000.0);
 }
+
+/// One event of the shared store (feature `redis`): `failure`, `skipped`, `machine_shared`,
+/// `machine_written`, `machine_wait`, `machine_rate_refused`, `rejected_answer`,
+/// `delivery_claimed`, `delivery_duplicate`, `delivery_in_progress`.
+#[cfg(feature = "redis")]
+pub(crate) fn shared_store(event: &'static str) {
+    metrics::counter!("actix_clerk_shared_store_events_total", "event" => event).increment(1);
+}

@@ -15,6 +15,8 @@ use crate::js::prop_opt;
 use crate::jwt::{self, DecodedJwt};
 
 pub(crate) mod opaque;
+#[cfg(feature = "redis")]
+pub(crate) mod shared;
 
 /// A kind of token Clerk issues, as `acceptsToken` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -158,17 +160,55 @@ pub(crate) fn machine_kind(token: &str, decoded: Option<&DecodedJwt<'_>>) -> Opt
 
 /// A verified machine: the fields of Clerk's authenticated machine object (`None`: absent,
 /// as `undefined` is dropped by `JSON.stringify`).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serialised (for the shared store) with absent fields absent and `null` kept as `null`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct MachineAuth {
     pub kind: TokenKind,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub id: Option<Value>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub subject: Option<Value>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub name: Option<Value>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub claims: Option<Value>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub scopes: Option<Value>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub client_id: Option<Value>,
     /// When the token expires (ms since the epoch), if the Backend API said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiration: Option<f64>,
+}
+
+/// A field that is there, `null` included (serde's `Option` would read `null` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    <Value as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 impl MachineAuth {

@@ -101,6 +101,9 @@ pub(crate) struct OpaqueVerifier {
     caches: [Cache<String, Answer>; 3],
     bound: CallBound,
     calls: AtomicU64,
+    /// Answers shared with the deployment's other instances.
+    #[cfg(feature = "redis")]
+    shared: Option<super::shared::SharedAnswers>,
 }
 
 impl std::fmt::Debug for OpaqueVerifier {
@@ -138,7 +141,21 @@ impl OpaqueVerifier {
             caches: [cache(), cache(), cache()],
             calls: AtomicU64::new(0),
             opts,
+            #[cfg(feature = "redis")]
+            shared: None,
         }
+    }
+
+    /// Shares answers through `store` (keyed by the secret key, or the machine secret key
+    /// when there is none). With caching off (`ttl` 0) nothing is shared.
+    #[cfg(feature = "redis")]
+    pub(crate) fn with_shared_store(mut self, store: crate::store::SharedStore) -> Self {
+        let secret = self
+            .secret_key
+            .as_ref()
+            .or(self.machine_secret_key.as_ref());
+        self.shared = secret.map(|s| super::shared::SharedAnswers::new(store, s));
+        self
     }
 
     /// Whether tokens of `kind` can be verified (a key to call the Backend API with).
@@ -176,7 +193,7 @@ impl OpaqueVerifier {
                     cache.remove_if(token, |a| a.until <= now);
                 }
                 Err(guard) => {
-                    let answer = self.call(kind, token, audience).await;
+                    let answer = self.resolve(kind, token, audience).await;
                     let outcome = answer.outcome.clone();
                     let _ = guard.insert(answer);
                     return outcome;
@@ -185,18 +202,96 @@ impl OpaqueVerifier {
         }
     }
 
+    /// A verification by this instance, as an answer for the local cache.
     async fn call(&self, kind: TokenKind, token: &str, audience: &[String]) -> Answer {
         let now = Instant::now();
-        let brief = |outcome: Result<Auth, OpaqueFailure>, ttl: Duration| Answer {
-            outcome,
-            until: now + ttl,
-        };
+        let (outcome, ttl) = self.fetch(kind, token, audience).await;
+        answer(outcome, now, ttl)
+    }
+
+    /// The outcome for a token the local cache does not hold: through the shared store when
+    /// there is one (another instance's answer, or this instance's verification shared),
+    /// else this instance's verification.
+    async fn resolve(&self, kind: TokenKind, token: &str, audience: &[String]) -> Answer {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            return self.resolve_shared(shared, kind, token, audience).await;
+        }
+        self.call(kind, token, audience).await
+    }
+
+    /// The deployment-wide single flight: take another instance's answer, or verify (holding
+    /// the token's lock) and share the answer, or wait for the instance that verifies. Every
+    /// step that the store cannot take in time falls back to this instance alone.
+    #[cfg(feature = "redis")]
+    async fn resolve_shared(
+        &self,
+        shared: &super::shared::SharedAnswers,
+        kind: TokenKind,
+        token: &str,
+        audience: &[String],
+    ) -> Answer {
+        use super::shared::{wait_deadline, Begin, Poll};
+        let keys = shared.keys(kind, audience, token);
+        let (deadline, lock_ttl) = wait_deadline(self.opts.timeout);
+        // A lock given back without an answer (an outage, a bound) sends the waiters back to
+        // the start; a few rounds, then this instance verifies alone.
+        for _ in 0..3 {
+            match shared
+                .begin(&keys, lock_ttl, self.opts.max_per_second)
+                .await
+            {
+                Begin::Answer(outcome, ttl) => return answer(*outcome, Instant::now(), ttl),
+                Begin::Go => {
+                    let now = Instant::now();
+                    let (outcome, ttl) = self.fetch(kind, token, audience).await;
+                    shared.publish(&keys, &outcome, ttl).await;
+                    return answer(outcome, now, ttl);
+                }
+                Begin::Bound => {
+                    tracing::warn!(
+                        kind = kind.as_str(),
+                        "clerk: the deployment's machine token verifications at their bound"
+                    );
+                    return answer(Err(bound_reached()), Instant::now(), Duration::ZERO);
+                }
+                Begin::Alone => return self.call(kind, token, audience).await,
+                Begin::Wait => {
+                    let mut delay = Duration::from_millis(2);
+                    loop {
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_millis(25));
+                        match shared.poll(&keys).await {
+                            Poll::Answer(outcome, ttl) => {
+                                return answer(*outcome, Instant::now(), ttl)
+                            }
+                            Poll::Locked if Instant::now() < deadline => {}
+                            Poll::Locked | Poll::Alone => {
+                                return self.call(kind, token, audience).await
+                            }
+                            Poll::Free => break,
+                        }
+                    }
+                }
+            }
+        }
+        self.call(kind, token, audience).await
+    }
+
+    /// One Backend API verification within this instance's bounds: the outcome and how long
+    /// it may be served.
+    async fn fetch(
+        &self,
+        kind: TokenKind,
+        token: &str,
+        audience: &[String],
+    ) -> (Result<MachineAuth, OpaqueFailure>, Duration) {
         let Some(_permit) = self.bound.try_start() else {
             tracing::warn!(
                 kind = kind.as_str(),
                 "clerk: machine token verifications at their bound"
             );
-            return brief(Err(bound_reached()), Duration::ZERO);
+            return (Err(bound_reached()), Duration::ZERO);
         };
         self.calls.fetch_add(1, Ordering::Relaxed);
         let outcome = match self.post(kind, token).await {
@@ -208,7 +303,7 @@ impl OpaqueVerifier {
             Err(f) if f.retry_after_secs.is_some() => Duration::from_secs(1),
             Err(_) => self.opts.negative_ttl,
         };
-        brief(outcome.map(Auth::machine_token), ttl)
+        (outcome, ttl)
     }
 
     /// A fresh cached answer for `token`, without waiting for anything (the middleware's
@@ -269,6 +364,16 @@ impl OpaqueVerifier {
         )
         .await
         .map_err(|_| OpaqueFailure::outage("Unexpected error", None))
+    }
+}
+
+/// A cache entry for `outcome`, valid for `ttl` from `now`.
+fn answer(outcome: Result<MachineAuth, OpaqueFailure>, now: Instant, ttl: Duration) -> Answer {
+    Answer {
+        outcome: outcome.map(Auth::machine_token),
+        until: now
+            .checked_add(ttl)
+            .unwrap_or(now + Duration::from_secs(86_400 * 365)),
     }
 }
 

@@ -39,6 +39,15 @@ pub enum WebhookError {
     InvalidPayload,
     /// With replay protection on, this exact signed delivery was already accepted.
     Replayed,
+    /// Under [`WebhookVerifier::once`](crate::WebhookVerifier::once): the delivery was already
+    /// processed (its handler answered `2xx`). Not a failure: the default response is `200`
+    /// `{"status":"already_processed"}`, which tells Svix to stop; an override must answer
+    /// `2xx` too.
+    AlreadyProcessed,
+    /// Under [`WebhookVerifier::once`](crate::WebhookVerifier::once): another request is
+    /// processing this delivery now. `409` with `Retry-After: 30`: Svix retries later, and the
+    /// retry is processed if the first attempt failed.
+    InProgress,
 }
 
 impl WebhookError {
@@ -56,6 +65,8 @@ impl WebhookError {
             WebhookError::NoMatchingSignature => "no-matching-signature",
             WebhookError::InvalidPayload => "invalid-payload",
             WebhookError::Replayed => "replayed",
+            WebhookError::AlreadyProcessed => "already-processed",
+            WebhookError::InProgress => "in-progress",
         }
     }
 
@@ -74,15 +85,21 @@ impl WebhookError {
             WebhookError::NoMatchingSignature => "no matching webhook signature found",
             WebhookError::InvalidPayload => "the signed webhook body is not a Clerk event",
             WebhookError::Replayed => "this webhook delivery was already received",
+            WebhookError::AlreadyProcessed => "this webhook delivery was already processed",
+            WebhookError::InProgress => "this webhook delivery is being processed",
         }
     }
 
     /// The status of the default response: `500` for [`NotConfigured`](Self::NotConfigured),
-    /// `413` for [`BodyTooLarge`](Self::BodyTooLarge), `400` otherwise.
+    /// `413` for [`BodyTooLarge`](Self::BodyTooLarge), `200` for
+    /// [`AlreadyProcessed`](Self::AlreadyProcessed), `409` for [`InProgress`](Self::InProgress),
+    /// `400` otherwise.
     pub const fn status_code(&self) -> StatusCode {
         match self {
             WebhookError::NotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
             WebhookError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            WebhookError::AlreadyProcessed => StatusCode::OK,
+            WebhookError::InProgress => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,
         }
     }

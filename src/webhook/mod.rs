@@ -64,6 +64,7 @@
 
 mod error;
 mod event;
+mod once;
 mod replay;
 mod verify;
 
@@ -89,6 +90,8 @@ pub use self::event::{
     OrganizationMembershipData, PhoneNumberData, PublicUserData, SessionData, UserData,
     WebhookEvent,
 };
+pub use self::once::WebhookOnce;
+use self::once::{Claimed, Deliveries, OnceSlot};
 use self::replay::ReplayRecord;
 use self::verify::Delivery;
 
@@ -107,6 +110,8 @@ pub struct WebhookVerifier {
     key: hmac::Key,
     body_limit: usize,
     replay: Option<Arc<ReplayRecord>>,
+    /// The record [`once`](Self::once) keeps (shared by the clones).
+    deliveries: Arc<Deliveries>,
 }
 
 impl fmt::Debug for WebhookVerifier {
@@ -118,6 +123,7 @@ impl fmt::Debug for WebhookVerifier {
                 "replay_protection",
                 &self.replay.as_ref().map(|r| r.capacity()),
             )
+            .field("deliveries", &self.deliveries)
             .finish()
     }
 }
@@ -148,6 +154,7 @@ impl WebhookVerifier {
             key: hmac::Key::new(hmac::HMAC_SHA256, &key),
             body_limit: Self::DEFAULT_BODY_LIMIT,
             replay: None,
+            deliveries: Arc::new(Deliveries::new()),
         })
     }
 
@@ -202,6 +209,100 @@ impl WebhookVerifier {
         self
     }
 
+    /// Middleware for the webhook route that processes each delivery once, by its `svix-id`
+    /// (**ours**): see [`WebhookOnce`]. Svix delivers at least once and retries a delivery
+    /// whose answer is not `2xx` (or that times out), on whichever instance the load balancer
+    /// picks; with this, a handler runs again only after it failed.
+    ///
+    /// ```no_run
+    /// use actix_clerk::{ClerkWebhook, WebhookVerifier};
+    /// use actix_web::{web, App, HttpResponse, HttpServer};
+    ///
+    /// async fn clerk_webhook(event: ClerkWebhook) -> HttpResponse {
+    ///     // Runs once per delivery; a non-2xx answer releases it for Svix's retry.
+    ///     println!("{} {}", event.delivery_id(), event.event_type());
+    ///     HttpResponse::Ok().finish()
+    /// }
+    ///
+    /// #[actix_web::main]
+    /// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     let webhooks = WebhookVerifier::from_env()?;
+    ///     HttpServer::new(move || {
+    ///         App::new().service(
+    ///             web::resource("/webhooks/clerk")
+    ///                 .wrap(webhooks.once())
+    ///                 .route(web::post().to(clerk_webhook)),
+    ///         )
+    ///     })
+    ///     .bind(("127.0.0.1", 3000))?
+    ///     .run()
+    ///     .await?;
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// What is guaranteed: **at least once, with de-duplication**. Every delivery Svix makes
+    /// runs the handler until one run answers `2xx`; a delivery whose handler answered `2xx`
+    /// does not run again while it is remembered ([`delivery_retention`](Self::delivery_retention),
+    /// default 3 days, beyond Svix's retry schedule). Within one process always; across
+    /// instances with a [`shared_store`](Self::shared_store) that answers. Not guaranteed: a
+    /// handler that outlives its claim's lease ([`delivery_lease`](Self::delivery_lease),
+    /// default 60 s) may run beside a retry; a handler whose side effects happened but whose
+    /// instance died before recording it runs again after the lease; while the shared store is
+    /// down, each instance de-duplicates only what it saw itself. Make side effects idempotent
+    /// where running twice is costly (the `svix-id` is the natural key).
+    pub fn once(&self) -> WebhookOnce {
+        WebhookOnce::new(self.clone())
+    }
+
+    /// How long a claim made by [`once`](Self::once) holds before another request may take the
+    /// delivery over (default 60 s): the longest a handler is expected to run, and how long a
+    /// crashed instance's claim blocks Svix's retries.
+    pub fn delivery_lease(mut self, lease: Duration) -> Self {
+        self.deliveries = Arc::new(self.rebuilt_deliveries(lease, self.deliveries.retention));
+        self
+    }
+
+    /// How long [`once`](Self::once) remembers a processed delivery (default 3 days: Svix
+    /// retries for about 28 hours, and a delivery replayed from the Dashboard later runs again).
+    pub fn delivery_retention(mut self, retention: Duration) -> Self {
+        self.deliveries = Arc::new(self.rebuilt_deliveries(self.deliveries.lease, retention));
+        self
+    }
+
+    /// Keeps [`once`](Self::once)'s record in the deployment's shared store (feature `redis`),
+    /// so a delivery is processed once by the whole deployment, not once per instance. When
+    /// the store does not answer within its timeout, the instance's own record decides (at
+    /// least once, as without the store). Only keyed hashes of the `svix-id`s are stored.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn shared_store(mut self, store: crate::store::SharedStore) -> Self {
+        let namespace = hmac::sign(&self.key, b"actix-clerk: webhook endpoint");
+        let shared = once::shared::SharedDeliveries::new(store, namespace.as_ref());
+        self.deliveries = Arc::new(
+            Deliveries::new()
+                .with_times(self.deliveries.lease, self.deliveries.retention)
+                .with_shared(shared),
+        );
+        self
+    }
+
+    fn rebuilt_deliveries(&self, lease: Duration, retention: Duration) -> Deliveries {
+        let fresh = Deliveries::new().with_times(lease, retention);
+        #[cfg(feature = "redis")]
+        if let Some(shared) = self.deliveries.shared() {
+            return fresh.with_shared(shared.clone());
+        }
+        fresh
+    }
+
+    /// The shared store's counters, when [`shared_store`](Self::shared_store) set one.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn shared_store_stats(&self) -> Option<crate::store::SharedStoreStats> {
+        self.deliveries.shared().map(|s| s.store().stats())
+    }
+
     /// Verifies a delivery now: the request's headers and its raw body, exactly as received.
     ///
     /// # Errors
@@ -232,31 +333,58 @@ impl WebhookVerifier {
         self.finish(delivery, body, now)
     }
 
-    /// Signature, payload, replay: everything after the headers and the body's size.
+    /// Signature and payload: everything after the headers and the body's size.
+    fn authenticate(&self, delivery: Delivery, body: &[u8]) -> Result<Verified, WebhookError> {
+        let text = verify::body_text(body);
+        let tag = verify::tag(&self.key, &delivery, &text);
+        if !verify::signature_matches(&delivery, &tag) {
+            return Err(WebhookError::NoMatchingSignature);
+        }
+        let expires = delivery.timestamp + verify::TOLERANCE_SECS;
+        let event = ClerkWebhook::from_verified(delivery.id, delivery.timestamp, &text)?;
+        let key: [u8; 32] = tag
+            .as_ref()
+            .try_into()
+            .map_err(|_| WebhookError::NoMatchingSignature)?;
+        Ok(Verified {
+            event,
+            key,
+            expires,
+        })
+    }
+
+    /// The replay check of a verified delivery (when replay protection is on).
+    fn check_replay(&self, verified: &Verified, now: i64) -> Result<(), WebhookError> {
+        match &self.replay {
+            Some(record) if !record.insert(verified.key, verified.expires, now) => {
+                Err(WebhookError::Replayed)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Signature, payload and replay.
     fn finish(
         &self,
         delivery: Delivery,
         body: &[u8],
         now: i64,
     ) -> Result<ClerkWebhook, WebhookError> {
-        let text = verify::body_text(body);
-        let tag = verify::tag(&self.key, &delivery, &text);
-        if !verify::signature_matches(&delivery, &tag) {
-            return Err(WebhookError::NoMatchingSignature);
-        }
-        let event = ClerkWebhook::from_verified(delivery.id, delivery.timestamp, &text)?;
-        if let Some(record) = &self.replay {
-            let key: [u8; 32] = tag
-                .as_ref()
-                .try_into()
-                .map_err(|_| WebhookError::NoMatchingSignature)?;
-            if !record.insert(key, delivery.timestamp + verify::TOLERANCE_SECS, now) {
-                return Err(WebhookError::Replayed);
-            }
-        }
-        Ok(event)
+        let verified = self.authenticate(delivery, body)?;
+        self.check_replay(&verified, now)?;
+        Ok(verified.event)
     }
 }
+
+/// A delivery whose signature and payload checked out: the event, its identity for the replay
+/// record, and when its timestamp leaves the window.
+struct Verified {
+    event: ClerkWebhook,
+    key: [u8; 32],
+    expires: i64,
+}
+
+impl WebhookVerifier {}
 
 fn unix_secs(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
@@ -270,7 +398,17 @@ fn unix_secs(t: SystemTime) -> i64 {
     }
 }
 
-fn verifier_of(req: &HttpRequest) -> Option<WebhookVerifier> {
+/// The [`WebhookOnce`] slot of the request, if the route is wrapped by one.
+fn once_slot(req: &HttpRequest) -> Option<std::rc::Rc<OnceSlot>> {
+    actix_web::HttpMessage::extensions(req)
+        .get::<std::rc::Rc<OnceSlot>>()
+        .cloned()
+}
+
+fn verifier_of(req: &HttpRequest, slot: Option<&OnceSlot>) -> Option<WebhookVerifier> {
+    if let Some(slot) = slot {
+        return Some(slot.verifier.clone());
+    }
     req.app_data::<WebhookVerifier>()
         .or_else(|| {
             req.app_data::<web::Data<WebhookVerifier>>()
@@ -302,7 +440,8 @@ impl FromRequest for ClerkWebhook {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let now = unix_secs(SystemTime::now());
-        let checked = verifier_of(req)
+        let slot = once_slot(req);
+        let checked = verifier_of(req, slot.as_deref())
             .ok_or(WebhookError::NotConfigured)
             .and_then(|verifier| {
                 let delivery = verify::read_headers(req.headers(), now)?;
@@ -342,9 +481,32 @@ impl FromRequest for ClerkWebhook {
                 }
                 body.extend_from_slice(&chunk);
             }
-            verifier
-                .finish(delivery, &body, now)
-                .map_err(|err| refuse(&req, err))
+            let Some(slot) = slot else {
+                return verifier
+                    .finish(delivery, &body, now)
+                    .map_err(|err| refuse(&req, err));
+            };
+            // Processed once: the claim comes before the replay record, so that a duplicate
+            // of a processed delivery is answered as such.
+            let verified = verifier
+                .authenticate(delivery, &body)
+                .map_err(|err| refuse(&req, err))?;
+            match verifier
+                .deliveries
+                .claim(verified.event.delivery_id())
+                .await
+            {
+                Claimed::Run(claim) => {
+                    // Released on drop if the replay check refuses the delivery.
+                    verifier
+                        .check_replay(&verified, now)
+                        .map_err(|err| refuse(&req, err))?;
+                    *slot.claim.lock() = Some(claim);
+                    Ok(verified.event)
+                }
+                Claimed::InProgress => Err(refuse(&req, WebhookError::InProgress)),
+                Claimed::Done => Err(refuse(&req, WebhookError::AlreadyProcessed)),
+            }
         })
     }
 }
