@@ -36,6 +36,12 @@ pub struct ClerkStats {
     pub token_cache: Option<TokenCacheStats>,
     /// Calls made to Clerk's Backend API to verify opaque machine tokens.
     pub machine_token_verifications: u64,
+    /// The shared store's counters (feature `redis`), when
+    /// [`shared_store`](crate::ClerkConfigBuilder::shared_store) set one: answers taken from
+    /// other instances, waits, failures and back-offs.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub shared_store: Option<crate::store::SharedStoreStats>,
 }
 
 /// Counters of the verified-token cache.
@@ -70,6 +76,8 @@ impl ClerkStats {
             }
         };
         ClerkStats {
+            #[cfg(feature = "redis")]
+            shared_store: a.machines.as_ref().and_then(|m| m.shared_stats()),
             machine_token_verifications: a.machines.as_ref().map_or(0, |m| m.calls()),
             jwks_fetches,
             jwks_fetch_failures,

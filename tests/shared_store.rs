@@ -99,6 +99,21 @@ async fn a_new_api_key_on_four_instances_is_verified_once() {
         .map(|c| c.stats().machine_token_verifications)
         .sum();
     assert_eq!(made, 1);
+    let stats: Vec<_> = configs
+        .iter()
+        .map(|c| c.stats().shared_store.expect("shared store stats"))
+        .collect();
+    assert_eq!(
+        stats.iter().map(|s| s.machine_answers_written).sum::<u64>(),
+        1
+    );
+    // Every other instance took the answer from the store (after waiting for it).
+    assert!(
+        stats
+            .iter()
+            .all(|s| s.machine_answers_written == 1 || s.machine_answers_shared >= 1),
+        "{stats:?}"
+    );
 
     // Without the store: one call per instance.
     let key = server.api_key("user_alone").issue();

@@ -167,6 +167,12 @@ impl OpaqueVerifier {
         }
     }
 
+    /// The shared store's counters, when answers are shared.
+    #[cfg(feature = "redis")]
+    pub(crate) fn shared_stats(&self) -> Option<crate::store::SharedStoreStats> {
+        self.shared.as_ref().map(|s| s.store().stats())
+    }
+
     /// Backend API verify calls made so far.
     pub(crate) fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)

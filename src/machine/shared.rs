@@ -119,6 +119,10 @@ impl SharedAnswers {
         }
     }
 
+    pub(crate) fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
     pub(crate) fn keys(&self, kind: TokenKind, audience: &[String], token: &str) -> Keys {
         let audience = audience.join("\n");
         let id = self.hash.id(&[
