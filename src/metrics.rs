@@ -7,6 +7,7 @@
 //! | `actix_clerk_requests_total` | counter | `status` (`signed-in`/`signed-out`), `reason` (Clerk's reason, signed out only) |
 //! | `actix_clerk_jwks_fetches_total` | counter | `result` (`ok`/`error`) |
 //! | `actix_clerk_jwks_fetch_seconds` | histogram | `result` |
+//! | `actix_clerk_shared_store_events_total` | counter | `event` (feature `redis`: `failure`, `skipped`, `machine_shared`, `machine_written`, `machine_wait`, `machine_rate_refused`, `rejected_answer`, `delivery_claimed`, `delivery_duplicate`, `delivery_in_progress`) |
 
 use crate::error::Reason;
 

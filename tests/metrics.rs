@@ -142,4 +142,37 @@ async fn decisions_and_key_fetches_are_counted() {
         recorder.value("actix_clerk_jwks_fetches_total{result=error}"),
         0
     );
+
+    // The shared store's events (feature redis): a store nobody answers fails once, then is
+    // skipped during its back-off; both deliveries are still handled, by the instance alone.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("redis://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let store = actix_clerk::SharedStore::redis(&url)
+        .expect("store")
+        .timeout(std::time::Duration::from_millis(50));
+    let secret = actix_clerk::testing::TestWebhookSecret::generate();
+    let verifier = secret.verifier().shared_store(store);
+    let app = test::init_service(
+        App::new().service(
+            web::resource("/webhooks")
+                .wrap(verifier.once())
+                .route(web::post().to(|_: actix_clerk::ClerkWebhook| async { "ok" })),
+        ),
+    )
+    .await;
+    for i in 0..2 {
+        let delivery =
+            secret.delivery(serde_json::json!({"type": "user.created", "data": {"i": i}}));
+        let res = test::call_service(&app, delivery.to_request("/webhooks").to_request()).await;
+        assert_eq!(res.status(), 200);
+    }
+    assert_eq!(
+        recorder.value("actix_clerk_shared_store_events_total{event=failure}"),
+        1
+    );
+    assert_eq!(
+        recorder.value("actix_clerk_shared_store_events_total{event=skipped}"),
+        1
+    );
 }
