@@ -113,8 +113,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = web::Data::new(store);
 
     let server = HttpServer::new(move || {
+        // The webhook route's `once()` hands the verifier to the extractor (no app_data).
         App::new()
-            .app_data(verifier.clone())
             .app_data(processed_ids.clone())
             .app_data(store.clone())
             .service(
