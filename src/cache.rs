@@ -71,6 +71,8 @@ impl Equivalent<TokenKey> for TokenRef<'_> {
 struct Entry {
     auth: Auth,
     times: TimeClaims,
+    /// `times.window(rules)`: a hit inside it needs no other time check.
+    window: (f64, f64),
     key_generation: u64,
 }
 
@@ -169,11 +171,22 @@ impl TokenCache {
         if carrier == TokenCarrier::Cookie && e.times.iat_number() < client_uat {
             return Lookup::IatBeforeClientUat;
         }
+        if e.window.0 <= now && now < e.window.1 {
+            return Lookup::Hit(Ok(e.auth));
+        }
+        // Outside the window: the checks themselves, for Clerk's reason and message.
         Lookup::Hit(check_times(rules, &e.times, now).map(|()| e.auth))
     }
 
     /// Stores a verified token with the generation of the key set that verified it.
-    pub(crate) fn insert(&self, token: &str, times: TimeClaims, auth: &Auth, key_generation: u64) {
+    pub(crate) fn insert(
+        &self,
+        token: &str,
+        times: TimeClaims,
+        rules: &ClaimRules,
+        auth: &Auth,
+        key_generation: u64,
+    ) {
         if token.len() > MAX_CACHED_TOKEN_LEN {
             return;
         }
@@ -181,6 +194,7 @@ impl TokenCache {
             TokenKey(token.as_bytes().into()),
             Entry {
                 auth: auth.clone(),
+                window: times.window(rules),
                 times,
                 key_generation,
             },
@@ -225,7 +239,7 @@ mod tests {
         let tail = "S".repeat(100);
         let (a, b) = (format!("aaaa.{tail}"), format!("bbbb.{tail}"));
         let cache = TokenCache::new(10, DEFAULT_MAX_BYTES);
-        cache.insert(&a, times, &auth, 7);
+        cache.insert(&a, times, &rules, &auth, 7);
         let get = |t: &str, carrier, generation| {
             cache.get(t.as_bytes(), carrier, 0.0, generation, &rules, now)
         };
@@ -246,11 +260,11 @@ mod tests {
         let (rules, times, auth, now) = fixture();
         let cache = TokenCache::new(100, DEFAULT_MAX_BYTES);
         let hot = "hot.token.signature".to_owned();
-        cache.insert(&hot, times, &auth, 0);
+        cache.insert(&hot, times, &rules, &auth, 0);
         for i in 0..5_000 {
             // the token in use keeps being used while one-off tokens stream past
             let _ = cache.get(hot.as_bytes(), TokenCarrier::Header, 0.0, 0, &rules, now);
-            cache.insert(&format!("cold.{i}.x"), times, &auth, 0);
+            cache.insert(&format!("cold.{i}.x"), times, &rules, &auth, 0);
         }
         let c = cache.counts();
         assert!(c.entries <= 100, "{c:?}");
@@ -263,7 +277,7 @@ mod tests {
         let small = TokenCache::new(1_000, 64 * 1024);
         let big = "x".repeat(4_000);
         for i in 0..200 {
-            small.insert(&format!("{i}{big}"), times, &auth, 0);
+            small.insert(&format!("{i}{big}"), times, &rules, &auth, 0);
         }
         let c = small.counts();
         assert!(c.weight_bytes <= 64 * 1024 && c.entries <= 6, "{c:?}");

@@ -112,9 +112,10 @@ impl Failure {
 
 /// Current time in milliseconds, as `Date.now()`.
 pub(crate) fn now_ms() -> f64 {
+    // Whole milliseconds, without a 128-bit conversion (exact below 2^53 ms).
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as f64)
+        .map(|d| d.as_secs() as f64 * 1000.0 + f64::from(d.subsec_millis()))
         .unwrap_or(0.0)
 }
 
@@ -355,6 +356,22 @@ impl TimeClaims {
     pub(crate) fn iat_number(&self) -> f64 {
         self.iat.unwrap_or(f64::NAN)
     }
+
+    /// The instants `[from, until)` (ms since the epoch) in which [`check_times`] passes
+    /// under `rules`, for a cache hit to test with two comparisons. Exact: dates are whole
+    /// milliseconds (`date_from_seconds`), the skew too, all below 2^53, so
+    /// `e <= now - skew` (expired) is `now >= e + skew` and `d > now + skew` (not yet) is
+    /// `now < d - skew`.
+    pub(crate) fn window(&self, rules: &ClaimRules) -> (f64, f64) {
+        let skew = rules.clock_skew_ms;
+        let until = date_from_seconds(self.exp).map_or(f64::INFINITY, |e| e + skew);
+        let from = [self.nbf, self.iat]
+            .into_iter()
+            .flatten()
+            .filter_map(date_from_seconds)
+            .fold(f64::NEG_INFINITY, |from, d| from.max(d - skew));
+        (from, until)
+    }
 }
 
 fn expired(rules: &ClaimRules, exp: f64, now: f64) -> Option<Failure> {
@@ -455,4 +472,63 @@ pub(crate) fn check_times(rules: &ClaimRules, t: &TimeClaims, now: f64) -> Resul
         .or_else(|| t.nbf.and_then(|nbf| not_active_yet(rules, nbf, now)))
         .or_else(|| t.iat.and_then(|iat| issued_in_future(rules, iat, now)));
     failure.map_or(Ok(()), Err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cache's two comparisons decide exactly as the three checks, at and around every
+    /// boundary, for whole and fractional seconds, absent claims and any skew.
+    #[test]
+    fn the_time_window_is_the_time_checks() {
+        let base = 1_765_000_000.0_f64;
+        let seconds = [
+            None,
+            Some(base),
+            Some(base + 0.4),
+            Some(base + 59.999),
+            Some(base - 30.5),
+            Some(-1.5),
+            Some(9.0e12),
+            Some(f64::NAN),
+        ];
+        let mut checked = 0;
+        for skew in [0.0, 1.0, 5_000.0, 60_000.0] {
+            let rules = ClaimRules {
+                clock_skew_ms: skew,
+                ..ClaimRules::default()
+            };
+            for exp in seconds.iter().flatten() {
+                for nbf in seconds {
+                    for iat in seconds {
+                        let t = TimeClaims {
+                            exp: *exp,
+                            nbf,
+                            iat,
+                        };
+                        let (from, until) = t.window(&rules);
+                        let mut instants = vec![base * 1000.0];
+                        for edge in [from, until] {
+                            if edge.is_finite() {
+                                for d in -2..=2 {
+                                    instants.push(edge + f64::from(d));
+                                }
+                            }
+                        }
+                        for now in instants {
+                            let inside = from <= now && now < until;
+                            assert_eq!(
+                                inside,
+                                check_times(&rules, &t, now).is_ok(),
+                                "exp {exp} nbf {nbf:?} iat {iat:?} skew {skew} now {now}"
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 1_000);
+    }
 }

@@ -212,10 +212,28 @@ impl Authenticator {
         let (Some(value), None) = (lines.next(), lines.next()) else {
             return CacheAnswer::NotLookedUp;
         };
-        let Some(token) = header_token_bytes(trim_sp_tab_bytes(value.as_bytes())) else {
-            return CacheAnswer::NotLookedUp;
+        let value = trim_sp_tab_bytes(value.as_bytes());
+        // The common form first, without scanning the token: `Bearer ` and the rest. A cached
+        // token never holds a space, so when the whole rest is one, the rest is the token
+        // `header_token_bytes` would isolate (the text up to the first space).
+        let found = match value.strip_prefix(b"Bearer ") {
+            Some(rest) if !rest.is_empty() => {
+                cached(self, rest, TokenCarrier::Header, 0.0, is_get).or_else(|| {
+                    // Not cached as a whole: the token is the rest up to a space, if any.
+                    let token = header_token_bytes(value)?;
+                    (token.len() != rest.len())
+                        .then(|| cached(self, token, TokenCarrier::Header, 0.0, is_get))
+                        .flatten()
+                })
+            }
+            _ => {
+                let Some(token) = header_token_bytes(value) else {
+                    return CacheAnswer::NotLookedUp;
+                };
+                cached(self, token, TokenCarrier::Header, 0.0, is_get)
+            }
         };
-        match cached(self, token, TokenCarrier::Header, 0.0, is_get) {
+        match found {
             // An expired or not-yet-valid token may be refreshed or handshaked: the full flow.
             Some(d)
                 if self.browser.enabled
@@ -254,7 +272,13 @@ async fn verify_session(
                 return signed_out(Reason::UnexpectedError, String::new(), Some(carrier));
             };
             if let Some(cache) = &cfg.cache {
-                cache.insert(token, verified.times, &auth, verified.key_generation);
+                cache.insert(
+                    token,
+                    verified.times,
+                    &cfg.verifier.rules,
+                    &auth,
+                    verified.key_generation,
+                );
             }
             Decision::new(auth)
         }

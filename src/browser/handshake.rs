@@ -238,7 +238,13 @@ pub(crate) async fn verify_session_token(
         .ok_or(Failure::Bare(Reason::UnexpectedError))?;
     if skew_ms.is_none() {
         if let Some(cache) = &a.cache {
-            cache.insert(token, verified.times, &auth, verified.key_generation);
+            cache.insert(
+                token,
+                verified.times,
+                &a.verifier.rules,
+                &auth,
+                verified.key_generation,
+            );
         }
     }
     Ok(auth)
