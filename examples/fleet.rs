@@ -17,8 +17,9 @@
 //! Environment: `PORT` (default 3000), `CLERK_SECRET_KEY` and the other `CLERK_*` variables of
 //! `machine_auth`, `ACCEPTS_TOKEN` (default `session_token`; e.g. `api_key`),
 //! `CLERK_WEBHOOK_SIGNING_SECRET` (required), `REDIS_URL` (e.g. `redis://127.0.0.1:6379`;
-//! unset or empty: no shared store, each instance on its own), and
-//! `MACHINE_TOKEN_VERIFY_PER_SECOND` (optional: the Backend API verifications started per
+//! unset or empty: no shared store, each instance on its own), `REDIS_TIMEOUT_MS` (optional:
+//! the longest one Redis operation may take before the instance decides alone; default 100),
+//! and `MACHINE_TOKEN_VERIFY_PER_SECOND` (optional: the Backend API verifications started per
 //! second, 64 at once, instead of the crate's defaults; for load tests).
 //!
 //! ```text
@@ -29,6 +30,7 @@
 //! Listens on 127.0.0.1.
 
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use actix_clerk::{
     Accepts, Auth, ClerkConfigBuilder, ClerkWebhook, ClerkWithAuth, SharedStore, WebhookVerifier,
@@ -75,6 +77,18 @@ async fn stats(store: web::Data<Option<SharedStore>>) -> String {
     }
 }
 
+/// An optional whole number from the environment (unset or empty: `None`).
+fn number(name: &str) -> Result<Option<u32>, String> {
+    match std::env::var(name) {
+        Ok(text) if !text.trim().is_empty() => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{name} is not a whole number: {text:?}")),
+        _ => Ok(None),
+    }
+}
+
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = std::env::var("PORT")
@@ -87,16 +101,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })?,
         _ => Accepts::default(),
     };
-    let per_second = match std::env::var("MACHINE_TOKEN_VERIFY_PER_SECOND") {
-        Ok(text) if !text.trim().is_empty() => Some(text.trim().parse::<u32>().map_err(|_| {
-            format!("MACHINE_TOKEN_VERIFY_PER_SECOND is not a whole number: {text:?}")
-        })?),
-        _ => None,
-    };
+    let per_second = number("MACHINE_TOKEN_VERIFY_PER_SECOND")?;
+    let timeout = number("REDIS_TIMEOUT_MS")?.map(|ms| Duration::from_millis(ms.into()));
 
     // Inside the runtime (the connection opens on first use: the app starts while Redis is
     // down, and each instance then decides alone).
-    let store = SharedStore::from_env()?;
+    let store = SharedStore::from_env()?.map(|store| match timeout {
+        Some(timeout) => store.timeout(timeout),
+        None => store,
+    });
     let mut clerk = ClerkConfigBuilder::from_env()?;
     let mut verifier = WebhookVerifier::from_env()?.body_limit(256 * 1024);
     if let Some(per_second) = per_second {
