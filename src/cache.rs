@@ -17,7 +17,13 @@
 //!   else of keys).
 //! - Bounded in entries (default 10 000) and in estimated bytes (default 64 MiB); tokens over
 //!   8 KiB are never stored.
+//! - In front of it, each worker thread keeps the last few tokens it served (64 slots, picked
+//!   by the token's last bytes, an entry copied from the shared cache): a repeated token is
+//!   served without a lock or a hasher, after the same full compare and the same checks. A
+//!   slot belongs to one cache (a process-unique number, never an address that a later cache
+//!   could reuse).
 
+use std::cell::RefCell;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -108,6 +114,41 @@ pub(crate) struct TokenCache {
     evictions: Evictions,
     /// Lookups that found the token but could not serve it (other key set, other carrier).
     stale: AtomicU64,
+    /// This cache's number, for the per-thread slots.
+    number: u64,
+    /// Lookups served by the per-thread slots.
+    near_hits: AtomicU64,
+}
+
+/// Slots per worker thread.
+const NEAR_SLOTS: usize = 64;
+
+/// One per-thread slot: a copy of a shared entry, for the cache numbered `owner`.
+struct NearSlot {
+    owner: u64,
+    token: Box<[u8]>,
+    entry: Entry,
+}
+
+thread_local! {
+    static NEAR: RefCell<[Option<NearSlot>; NEAR_SLOTS]> =
+        const { RefCell::new([const { None }; NEAR_SLOTS]) };
+}
+
+/// The slot of a token: from its last 8 bytes (part of the signature) and its length. Chosen
+/// tokens can only push each other out of a worker's slots, never be served for one another
+/// (every hit compares the whole token).
+fn near_index(token: &[u8]) -> usize {
+    let mut tail = [0u8; 8];
+    let n = token.len().min(8);
+    tail[..n].copy_from_slice(&token[token.len() - n..]);
+    let x = (u64::from_le_bytes(tail) ^ token.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (x >> 58) as usize
+}
+
+fn next_cache_number() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// What a lookup found.
@@ -146,6 +187,8 @@ impl TokenCache {
             ),
             evictions,
             stale: AtomicU64::new(0),
+            number: next_cache_number(),
+            near_hits: AtomicU64::new(0),
         }
     }
 
@@ -161,8 +204,44 @@ impl TokenCache {
         rules: &ClaimRules,
         now: f64,
     ) -> Lookup {
-        let Some(e) = self.map.get(&TokenRef(token)) else {
-            return Lookup::Miss;
+        let slot = near_index(token);
+        let near = NEAR.with(|near| {
+            let near = near.borrow();
+            let s = near[slot].as_ref()?;
+            let fresh = s.owner == self.number
+                && s.entry.key_generation == key_generation
+                && s.entry.auth.token_carrier() == Some(carrier);
+            (fresh && *s.token == *token).then(|| s.entry.clone())
+        });
+        let e = match near {
+            Some(e) => {
+                self.near_hits.fetch_add(1, Ordering::Relaxed);
+                e
+            }
+            None => {
+                let Some(e) = self.map.get(&TokenRef(token)) else {
+                    return Lookup::Miss;
+                };
+                NEAR.with(|near| {
+                    let mut near = near.borrow_mut();
+                    match &mut near[slot] {
+                        // Same length (tokens of one instance mostly are): the buffer is reused.
+                        Some(s) if s.token.len() == token.len() => {
+                            s.token.copy_from_slice(token);
+                            s.owner = self.number;
+                            s.entry = e.clone();
+                        }
+                        other => {
+                            *other = Some(NearSlot {
+                                owner: self.number,
+                                token: token.into(),
+                                entry: e.clone(),
+                            });
+                        }
+                    }
+                });
+                e
+            }
         };
         if e.key_generation != key_generation || e.auth.token_carrier() != Some(carrier) {
             self.stale.fetch_add(1, Ordering::Relaxed);
@@ -203,7 +282,7 @@ impl TokenCache {
 
     pub(crate) fn counts(&self) -> CacheCounts {
         let stale = self.stale.load(Ordering::Relaxed);
-        let hits = self.map.hits();
+        let hits = self.map.hits() + self.near_hits.load(Ordering::Relaxed);
         CacheCounts {
             hits: hits.saturating_sub(stale),
             misses: self.map.misses() + stale,
@@ -231,6 +310,36 @@ mod tests {
         let times = check_time_claims(&rules, &claims, now).unwrap(); // ok: test
         let auth = Auth::from_verified(claims, TokenCarrier::Header).unwrap(); // ok: test
         (rules, times, auth, now)
+    }
+
+    #[test]
+    fn a_workers_slots_serve_only_their_own_cache_and_follow_key_generations() {
+        let (rules, times, auth, now) = fixture();
+        let token = format!("head.body.{}", "Z".repeat(80));
+        let a = TokenCache::new(10, DEFAULT_MAX_BYTES);
+        let b = TokenCache::new(10, DEFAULT_MAX_BYTES);
+        a.insert(&token, times, &rules, &auth, 1);
+        let get = |c: &TokenCache, generation| {
+            c.get(token.as_bytes(), TokenCarrier::Header, 0.0, generation, &rules, now)
+        };
+        // The first hit fills this thread's slot, the second is served from it.
+        assert!(matches!(get(&a, 1), Lookup::Hit(Ok(_))));
+        assert!(matches!(get(&a, 1), Lookup::Hit(Ok(_))));
+        assert_eq!(a.near_hits.load(Ordering::Relaxed), 1);
+        assert_eq!(a.counts().hits, 2);
+        // Another cache (another configuration) never sees it.
+        assert!(matches!(get(&b, 1), Lookup::Miss));
+        // A new key set: the slot's copy is stale, and once the token is verified again under
+        // it, the new entry is served (not a miss forever).
+        assert!(matches!(get(&a, 2), Lookup::Miss));
+        a.insert(&token, times, &rules, &auth, 2);
+        assert!(matches!(get(&a, 2), Lookup::Hit(Ok(_))));
+        assert!(matches!(get(&a, 2), Lookup::Hit(Ok(_))));
+        assert!(matches!(get(&a, 1), Lookup::Miss));
+        // Past the window, the slot's copy gives Clerk's failure, as the shared entry does.
+        let later = now + 3_600_000.0;
+        let expired = a.get(token.as_bytes(), TokenCarrier::Header, 0.0, 2, &rules, later);
+        assert!(matches!(expired, Lookup::Hit(Err(_))));
     }
 
     #[test]

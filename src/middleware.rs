@@ -611,10 +611,16 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
+        // Decisions are reused only under the same configuration and accepted kinds
+        // (configurations are hundreds of bytes apart; the accepted-kinds key is below 64).
+        let id = self.opts.config.id() + self.opts.accepts.key();
         ready(Ok(ClerkAuthMiddleware {
             service: Rc::new(service),
+            machines: self.opts.accepts != Accepts::default(),
+            sessions: self.opts.accepts.accepts(TokenKind::SessionToken),
             opts: Rc::new(self.opts.clone()),
             strict: M::STRICT,
+            id,
         }))
     }
 }
@@ -625,6 +631,12 @@ pub struct ClerkAuthMiddleware<S> {
     service: Rc<S>,
     opts: Rc<Options>,
     strict: bool,
+    /// Which configuration and accepted kinds decided (see `call`), computed once.
+    id: usize,
+    /// Whether machine tokens are accepted (their cached answers are looked up first).
+    machines: bool,
+    /// Whether session tokens are accepted.
+    sessions: bool,
 }
 
 impl<S> fmt::Debug for ClerkAuthMiddleware<S> {
@@ -789,9 +801,7 @@ where
         let opts = Rc::clone(&self.opts);
         let strict = self.strict;
         let is_get = req.method() == actix_web::http::Method::GET;
-        // Decisions are reused only under the same configuration and accepted kinds
-        // (configurations are hundreds of bytes apart; the accepted-kinds key is below 64).
-        let id = opts.config.id() + opts.accepts.key();
+        let id = self.id;
         // An outer middleware of the same configuration decided already: one authentication
         // per request.
         let earlier = req
@@ -805,7 +815,7 @@ where
         // The common request: a token the cache holds, signed in. Decided without waiting,
         // and the application's future is returned as it is.
         // Machine tokens whose Backend API answer is cached are decided without waiting too.
-        if opts.accepts != Accepts::default() {
+        if self.machines {
             if let CacheAnswer::Decided(mut decision) = opts
                 .config
                 .authenticator()
@@ -816,7 +826,7 @@ where
                 return decided(service, opts, strict, req, decision);
             }
         }
-        let answer = if opts.accepts.accepts(TokenKind::SessionToken) {
+        let answer = if self.sessions {
             opts.config
                 .authenticator()
                 .decide_cached(req.headers(), is_get)
@@ -856,7 +866,10 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: 'static,
 {
-    if decision.auth.is_signed_in() && requirement_met(&opts, req.method(), &decision.auth) {
+    let unconditional = opts.require.is_none() && opts.require_for.is_empty();
+    if decision.auth.is_signed_in()
+        && (unconditional || requirement_met(&opts, req.method(), &decision.auth))
+    {
         req.extensions_mut().insert(decision.auth);
         return ClerkFuture::Passed {
             fut: service.call(req),
