@@ -320,7 +320,14 @@ mod tests {
         let b = TokenCache::new(10, DEFAULT_MAX_BYTES);
         a.insert(&token, times, &rules, &auth, 1);
         let get = |c: &TokenCache, generation| {
-            c.get(token.as_bytes(), TokenCarrier::Header, 0.0, generation, &rules, now)
+            c.get(
+                token.as_bytes(),
+                TokenCarrier::Header,
+                0.0,
+                generation,
+                &rules,
+                now,
+            )
         };
         // The first hit fills this thread's slot, the second is served from it.
         assert!(matches!(get(&a, 1), Lookup::Hit(Ok(_))));
@@ -338,7 +345,14 @@ mod tests {
         assert!(matches!(get(&a, 1), Lookup::Miss));
         // Past the window, the slot's copy gives Clerk's failure, as the shared entry does.
         let later = now + 3_600_000.0;
-        let expired = a.get(token.as_bytes(), TokenCarrier::Header, 0.0, 2, &rules, later);
+        let expired = a.get(
+            token.as_bytes(),
+            TokenCarrier::Header,
+            0.0,
+            2,
+            &rules,
+            later,
+        );
         assert!(matches!(expired, Lookup::Hit(Err(_))));
     }
 
