@@ -59,8 +59,12 @@ pub(crate) fn b64url_decode(s: &str) -> Option<Vec<u8>> {
 
 fn decode_json(part: &str) -> Option<Value> {
     let bytes = b64url_decode(part)?;
-    // TextDecoder (non-fatal) replaces invalid UTF-8 and drops a leading BOM.
-    let text = String::from_utf8_lossy(&bytes);
+    // TextDecoder (non-fatal) replaces invalid UTF-8 and drops a leading BOM. Valid UTF-8
+    // (every real token) is checked by the fast validator, not walked chunk by chunk.
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(&bytes),
+    };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     serde_json::from_str(text).ok()
 }
