@@ -461,3 +461,74 @@ async fn without_redis_deliveries_are_still_handled_and_deduplicated_per_instanc
     }
     assert_eq!(local_runs.load(Ordering::SeqCst), 1);
 }
+
+/// The store goes away while a handler runs: the delivery's record is written once it is back
+/// (retried after the back-off), so the other instances answer `already_processed` instead of
+/// running it again when the claim's lease ends.
+#[actix_web::test]
+async fn a_processed_mark_that_missed_redis_is_written_when_it_is_back() {
+    let redis = Arc::new(parking_lot::Mutex::new(RedisServer::start()));
+    let url = redis.lock().url();
+    let secret = TestWebhookSecret::generate();
+    let verifier = secret
+        .verifier()
+        .shared_store(SharedStore::redis(&url).expect("store"))
+        .delivery_lease(Duration::from_secs(60));
+    let in_handler = redis.clone();
+    let app =
+        test::init_service(
+            App::new().service(web::resource("/webhooks").wrap(verifier.once()).route(
+                web::post().to(move |_: ClerkWebhook| {
+                    let redis = in_handler.clone();
+                    async move {
+                        // Redis stops while the handler works; it is back 300 ms later.
+                        redis.lock().stop();
+                        let again = redis.clone();
+                        std::thread::spawn(move || {
+                            std::thread::sleep(Duration::from_millis(300));
+                            again.lock().restart();
+                        });
+                        HttpResponse::Ok().finish()
+                    }
+                }),
+            )),
+        )
+        .await;
+    let delivery =
+        secret.delivery(json!({"type": "user.created", "object": "event", "data": {"id": "u"}}));
+    let res = test::call_service(&app, delivery.to_request("/webhooks").to_request()).await;
+    assert_eq!(res.status(), 200);
+    // The restarted Redis is empty (no persistence): the claim went with it, and the retried
+    // mark writes `d`.
+    let deadline = Instant::now() + Duration::from_secs(8);
+    loop {
+        let keys = redis
+            .lock()
+            .try_command(&["KEYS", "clerk:*:wh:*"])
+            .unwrap_or_default();
+        let key = keys.lines().next().map(str::to_owned);
+        if let Some(key) = key {
+            if redis.lock().command(&["GET", &key]) == "d" {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the processed mark never reached Redis"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Another instance now answers the duplicate without running anything.
+    let runs = Arc::new(AtomicU64::new(0));
+    let other = webhook_app(
+        secret
+            .verifier()
+            .shared_store(SharedStore::redis(&url).expect("store")),
+        runs.clone(),
+        Duration::ZERO,
+    )
+    .await;
+    let res = test::call_service(&other, delivery.to_request("/webhooks").to_request()).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+}

@@ -142,7 +142,23 @@ impl Claim {
         #[cfg(feature = "redis")]
         if self.shared {
             if let Some(shared) = &self.record.shared {
-                shared.done(&self.id, self.record.retention).await;
+                if !shared.done(&self.id, self.record.retention).await {
+                    // Until it is recorded, the other instances see the claim (`409`) and,
+                    // past its lease, would run the delivery again: try again after the
+                    // store's back-off, a few times, without holding the response.
+                    let (shared, id, retention) =
+                        (shared.clone(), self.id.clone(), self.record.retention);
+                    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                        rt.spawn(async move {
+                            for _ in 0..5 {
+                                tokio::time::sleep(crate::store::SharedStore::BACKOFF).await;
+                                if shared.done(&id, retention).await {
+                                    break;
+                                }
+                            }
+                        });
+                    }
+                }
             }
         }
     }
@@ -445,16 +461,17 @@ return 0
             })
         }
 
-        pub(crate) async fn done(&self, id: &str, retention: Duration) {
+        /// Whether the store recorded it.
+        pub(crate) async fn done(&self, id: &str, retention: Duration) -> bool {
             let key = self.key(id);
-            let _ = self
-                .store
+            self.store
                 .run(|mut conn| {
                     let mut cmd = redis::cmd("SET");
                     cmd.arg(&key).arg("d").arg("PX").arg(millis(retention));
                     async move { cmd.query_async::<()>(&mut conn).await }
                 })
-                .await;
+                .await
+                .is_ok()
         }
 
         pub(crate) async fn release(&self, id: &str, owner: u64) {
