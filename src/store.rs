@@ -9,10 +9,10 @@
 //!   bound ([`ClerkConfigBuilder::shared_store`](crate::ClerkConfigBuilder::shared_store)).
 //!
 //! The store is an optimisation and a de-duplication aid, never the authority:
-//! - every operation is bounded by [`SharedStore::timeout`] (default 100 ms); after a failure
-//!   the store is skipped for [`SharedStore::BACKOFF`] and each instance decides alone (its
-//!   own cache, Clerk's API), so a slow or absent Redis costs at most one timeout per
-//!   instance per second;
+//! - every operation is bounded by [`SharedStore::timeout`] (default 100 ms); after a failed
+//!   connection, or two timeouts in a row, the store is skipped for [`SharedStore::BACKOFF`]
+//!   and each instance decides alone (its own cache, Clerk's API), so a slow or absent Redis
+//!   costs at most two timeouts per instance per second;
 //! - a shared answer is authenticated: its value carries an HMAC keyed by a key derived from
 //!   the instance's secret key, and an answer that does not verify is ignored, so whoever can
 //!   write to Redis still cannot sign a request in;
@@ -62,6 +62,7 @@ pub const REDIS_URL_ENV: &str = "REDIS_URL";
 /// never a password.
 #[derive(Clone)]
 pub struct SharedStore {
+    client: redis::Client,
     conn: ConnectionManager,
     timeout: Duration,
     prefix: Arc<str>,
@@ -101,6 +102,8 @@ pub struct SharedStoreStats {
 struct State {
     /// Until when (ms since `epoch()`) the store is skipped after a failure.
     backoff_until: AtomicU64,
+    /// Timeouts in a row (a success resets it).
+    timeouts_in_a_row: AtomicU64,
     operations: AtomicU64,
     failures: AtomicU64,
     skipped: AtomicU64,
@@ -177,9 +180,10 @@ impl SharedStore {
         }
         let target = describe(url);
         let timeout = Self::DEFAULT_TIMEOUT;
-        let conn = ConnectionManager::new_lazy_with_config(client, manager_config(timeout))
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager_config(timeout))
             .map_err(|_| ConfigError::InvalidRedisUrl)?;
         Ok(SharedStore {
+            client,
             conn,
             timeout,
             prefix: Arc::from("clerk"),
@@ -204,9 +208,19 @@ impl SharedStore {
     }
 
     /// The longest one operation may take before the instance decides alone (default 100 ms;
-    /// at least 1 ms). Set it before handing the store out.
+    /// at least 1 ms). Set it before handing the store out (the connection, not yet opened, is
+    /// set up again with it).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
+        // Within the runtime `redis` required; should that fail, the outer bound still holds.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            if let Ok(conn) = ConnectionManager::new_lazy_with_config(
+                self.client.clone(),
+                manager_config(self.timeout),
+            ) {
+                self.conn = conn;
+            }
+        }
         self
     }
 
@@ -288,22 +302,40 @@ impl SharedStore {
         }
         s.operations.fetch_add(1, Ordering::Relaxed);
         match tokio::time::timeout(self.timeout, op(self.conn.clone())).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) => {
-                self.failed(if err.is_timeout() {
-                    "timed out"
-                } else {
-                    "failed"
-                });
+            Ok(Ok(value)) => {
+                s.timeouts_in_a_row.store(0, Ordering::Relaxed);
+                Ok(value)
+            }
+            Ok(Err(err)) if err.is_timeout() => {
+                self.timed_out();
+                Err(Unavailable)
+            }
+            Ok(Err(_)) => {
+                self.failed("failed");
                 Err(Unavailable)
             }
             Err(_) => {
-                self.failed("timed out");
+                self.timed_out();
                 Err(Unavailable)
             }
         }
     }
 
+    /// A slow answer: counted; the back-off starts at the second in a row (one late answer
+    /// on a busy machine does not send every request of the next second around the store; a
+    /// Redis that is away costs two timeouts a second at most).
+    fn timed_out(&self) {
+        let s = &*self.state;
+        if s.timeouts_in_a_row.fetch_add(1, Ordering::Relaxed) + 1 >= 2 {
+            self.failed("timed out");
+        } else {
+            s.failures.fetch_add(1, Ordering::Relaxed);
+            #[cfg(feature = "metrics")]
+            crate::metrics::shared_store("failure");
+        }
+    }
+
+    /// A failure that starts the back-off.
     fn failed(&self, what: &'static str) {
         let s = &*self.state;
         let n = s.failures.fetch_add(1, Ordering::Relaxed) + 1;
@@ -451,13 +483,19 @@ mod tests {
             .await;
         assert_eq!(first, Err(Unavailable));
         assert!(started.elapsed() < Duration::from_millis(1_000));
-        // Within the back-off nothing is sent.
-        let second: Result<Option<String>, Unavailable> = store
-            .run(|mut c| async move { redis::cmd("GET").arg("k").query_async(&mut c).await })
-            .await;
-        assert_eq!(second, Err(Unavailable));
+        let get = || {
+            store.run(|mut c| async move {
+                redis::cmd("GET")
+                    .arg("k")
+                    .query_async::<Option<String>>(&mut c)
+                    .await
+            })
+        };
+        // A second failure in a row starts the back-off, within which nothing is sent.
+        assert_eq!(get().await, Err(Unavailable));
+        assert_eq!(get().await, Err(Unavailable));
         let stats = store.stats();
-        assert_eq!((stats.operations, stats.failures, stats.skipped), (1, 1, 1));
+        assert_eq!((stats.operations, stats.failures, stats.skipped), (2, 2, 1));
     }
 
     #[test]

@@ -143,8 +143,8 @@ async fn decisions_and_key_fetches_are_counted() {
         0
     );
 
-    // The shared store's events (feature redis): a store nobody answers fails once, then is
-    // skipped during its back-off; both deliveries are still handled, by the instance alone.
+    // The shared store's events (feature redis): a store nobody answers fails twice, then is
+    // skipped during its back-off; every delivery is still handled, by the instance alone.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("redis://{}", closed.local_addr().expect("addr"));
     drop(closed);
@@ -161,7 +161,7 @@ async fn decisions_and_key_fetches_are_counted() {
         ),
     )
     .await;
-    for i in 0..2 {
+    for i in 0..3 {
         let delivery =
             secret.delivery(serde_json::json!({"type": "user.created", "data": {"i": i}}));
         let res = test::call_service(&app, delivery.to_request("/webhooks").to_request()).await;
@@ -169,7 +169,7 @@ async fn decisions_and_key_fetches_are_counted() {
     }
     assert_eq!(
         recorder.value("actix_clerk_shared_store_events_total{event=failure}"),
-        1
+        2
     );
     assert_eq!(
         recorder.value("actix_clerk_shared_store_events_total{event=skipped}"),
