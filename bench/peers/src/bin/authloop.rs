@@ -1,10 +1,13 @@
 //! Profiling driver: `authloop MODE N` sends N requests with the token of $TOKEN through an
 //! in-process actix app (`actix_web::test`, no sockets), so a profiler (callgrind, perf) sees
 //! the middleware's own work without the network stack. The key is $CLERK_JWT_KEY (PEM).
-//! MODE: with-cache | with-nocache | require-cache | require-nocache | bare. The handler is the
-//! load test's (`handler::me`, `handler::bare_me` for bare). `benchtool setup DIR 1` writes a
-//! key (DIR/pub.pem) and a token (DIR/token).
-use actix_clerk::{ClerkConfig, ClerkRequireAuth, ClerkWithAuth};
+//! MODE: with-cache | with-nocache | require-cache | require-nocache | apikey-cache | bare. The
+//! handler is the load test's (`handler::me`, `handler::bare_me` for bare). `benchtool setup DIR
+//! 1` writes a key (DIR/pub.pem) and a token (DIR/token). `apikey-cache`: `ClerkRequireAuth`
+//! accepting API keys, one key (of the benchmark's user) verified once by the testing kit's
+//! Backend API stand-in, then answered from the machine-token cache.
+use actix_clerk::testing::{JwksMode, TestBackendApi};
+use actix_clerk::{Accepts, ClerkConfig, ClerkRequireAuth, ClerkWithAuth, TokenKind};
 use actix_clerk_bench_peers::handler;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{test, web, App};
@@ -13,7 +16,12 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mode = args.get(1).cloned().unwrap_or_default();
     let n: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1000);
-    let token = std::env::var("TOKEN").expect("TOKEN");
+    // The stand-in answers the API key's one verification (apikey-cache only).
+    let stand_in = (mode == "apikey-cache").then(|| TestBackendApi::start_with(JwksMode::Empty));
+    let token = match &stand_in {
+        Some(api) => api.api_key(handler::bench_user_id(0)).issue(),
+        None => std::env::var("TOKEN").expect("TOKEN"),
+    };
     let bearer = format!("Bearer {token}");
     let pem = std::env::var("CLERK_JWT_KEY").expect("CLERK_JWT_KEY");
     let config = |cache: bool| {
@@ -50,9 +58,16 @@ fn main() {
             "with-nocache" => drive!(App::new().wrap(ClerkWithAuth::new(config(false)))),
             "require-cache" => drive!(App::new().wrap(ClerkRequireAuth::new(config(true)))),
             "require-nocache" => drive!(App::new().wrap(ClerkRequireAuth::new(config(false)))),
+            "apikey-cache" => {
+                let api = stand_in.as_ref().expect("stand-in");
+                let mw = ClerkRequireAuth::new(api.config().build().expect("config"))
+                    .accepts(Accepts::Kind(TokenKind::ApiKey))
+                    .expect("accepts");
+                drive!(App::new().wrap(mw))
+            }
             "bare" => drive!(App::new(), handler::bare_me),
             _ => panic!(
-                "usage: authloop with-cache|with-nocache|require-cache|require-nocache|bare N"
+                "usage: authloop with-cache|with-nocache|require-cache|require-nocache|apikey-cache|bare N"
             ),
         };
         eprintln!("authloop {mode}: {ok}/{n} signed in");
