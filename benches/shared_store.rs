@@ -446,6 +446,49 @@ impl Rng {
     }
 }
 
+/// The counters of several stores, summed.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counters {
+    operations: u64,
+    failures: u64,
+    skipped: u64,
+    shared: u64,
+    written: u64,
+    waits: u64,
+    rate_refusals: u64,
+    rejected: u64,
+}
+
+impl Counters {
+    fn of(stores: &[SharedStore]) -> Counters {
+        let mut c = Counters::default();
+        for s in stores.iter().map(SharedStore::stats) {
+            c.operations += s.operations;
+            c.failures += s.failures;
+            c.skipped += s.skipped;
+            c.shared += s.machine_answers_shared;
+            c.written += s.machine_answers_written;
+            c.waits += s.machine_waits;
+            c.rate_refusals += s.machine_rate_refusals;
+            c.rejected += s.rejected_answers;
+        }
+        c
+    }
+
+    fn since(self, before: Counters) -> Counters {
+        Counters {
+            operations: self.operations - before.operations,
+            failures: self.failures - before.failures,
+            skipped: self.skipped - before.skipped,
+            shared: self.shared - before.shared,
+            written: self.written - before.written,
+            waits: self.waits - before.waits,
+            rate_refusals: self.rate_refusals - before.rate_refusals,
+            rejected: self.rejected - before.rejected,
+        }
+    }
+}
+
 struct SimResult {
     /// Backend API verifications in each TTL window.
     windows: Vec<u64>,
@@ -453,10 +496,8 @@ struct SimResult {
     signed_out: u64,
     seconds: f64,
     latencies_us: Vec<u32>,
-    redis_ops: u64,
-    /// Answers taken from the store, and waits for another instance's verification.
-    from_store: u64,
-    waits: u64,
+    /// The stores' counters over the run (all instances).
+    store: Counters,
     made: u64,
     /// redis-server's CPU time over the run, µs.
     redis_cpu_us: f64,
@@ -499,12 +540,7 @@ async fn run_sim(
             sign_in(v, &warm).await;
         }
     }
-    let ops_before: u64 = stores.iter().map(|s| s.stats().operations).sum();
-    let from_store_before: u64 = stores
-        .iter()
-        .map(|s| s.stats().machine_answers_shared)
-        .sum();
-    let waits_before: u64 = stores.iter().map(|s| s.stats().machine_waits).sum();
+    let store_before = Counters::of(&stores);
     let made_before: u64 = configs
         .iter()
         .map(|c| c.stats().machine_token_verifications)
@@ -567,12 +603,7 @@ async fn run_sim(
         window_start = now;
     }
     let redis_cpu = redis_cpu_us(redis) - redis_cpu_before;
-    let ops_after: u64 = stores.iter().map(|s| s.stats().operations).sum();
-    let from_store: u64 = stores
-        .iter()
-        .map(|s| s.stats().machine_answers_shared)
-        .sum();
-    let waits: u64 = stores.iter().map(|s| s.stats().machine_waits).sum();
+    let store = Counters::of(&stores).since(store_before);
     let made_after: u64 = configs
         .iter()
         .map(|c| c.stats().machine_token_verifications)
@@ -585,9 +616,7 @@ async fn run_sim(
         signed_out: signed_out.get(),
         seconds,
         latencies_us,
-        redis_ops: ops_after - ops_before,
-        from_store: from_store - from_store_before,
-        waits: waits - waits_before,
+        store,
         made: made_after - made_before,
         redis_cpu_us: redis_cpu,
     }
@@ -657,7 +686,7 @@ async fn simulation(redis: &RedisServer, server: &TestBackendApi) {
             format!("{:?}", r.windows),
             per_ttl,
             per_ttl / ttl_s,
-            r.redis_ops as f64 / r.requests as f64,
+            r.store.operations as f64 / r.requests as f64,
             r.redis_cpu_us / r.seconds / 1e4,
             percentile(&r.latencies_us, 0.5),
             percentile(&r.latencies_us, 0.99),
@@ -681,12 +710,20 @@ async fn simulation(redis: &RedisServer, server: &TestBackendApi) {
         a / s,
         alone.windows.iter().sum::<u64>() as f64 / shared.windows.iter().sum::<u64>() as f64
     );
+    let c = shared.store;
     println!(
-        "    with store: {} answers taken from Redis ({:.2} per request), {} waits for another \
-         instance's verification; the rest local hits or this instance's own verification",
-        shared.from_store,
-        shared.from_store as f64 / shared.requests as f64,
-        shared.waits
+        "    with store: {} answers taken from Redis ({:.2} per request), {} written, {} waits for \
+         another instance's verification, {} verifications alone (not shared); store failures \
+         {}, skipped {}, rate refusals {}, answers that did not verify {}",
+        c.shared,
+        c.shared as f64 / shared.requests as f64,
+        c.written,
+        c.waits,
+        shared.made.saturating_sub(c.written),
+        c.failures,
+        c.skipped,
+        c.rate_refusals,
+        c.rejected
     );
     println!(
         "    latency: from spawning the request to its answer on this one runtime (queueing \
