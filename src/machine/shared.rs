@@ -67,6 +67,13 @@ pub(crate) enum Begin {
     Alone,
 }
 
+/// A stored value, opened.
+enum Opened {
+    Valid(Box<Result<MachineAuth, OpaqueFailure>>, Duration),
+    Expired,
+    Forged,
+}
+
 /// What polling finds while another instance verifies.
 pub(crate) enum Poll {
     Answer(Box<Result<MachineAuth, OpaqueFailure>>, Duration),
@@ -160,13 +167,15 @@ impl SharedAnswers {
         match answer {
             Err(Unavailable) => Begin::Alone,
             Ok((1, Some(value))) => match self.open(&keys.answer, &value) {
-                Some((outcome, ttl)) => {
+                Opened::Valid(outcome, ttl) => {
                     self.store.count(Count::MachineShared);
-                    Begin::Answer(Box::new(outcome), ttl)
+                    Begin::Answer(outcome, ttl)
                 }
+                // About to leave Redis: wait for it to go, then take the lock.
+                Opened::Expired => Begin::Wait,
                 // An answer that does not verify: verify alone (and do not overwrite it:
                 // whatever wrote it can write again).
-                None => Begin::Alone,
+                Opened::Forged => Begin::Alone,
             },
             Ok((0, _)) => Begin::Go,
             Ok((2, _)) => {
@@ -196,11 +205,12 @@ impl SharedAnswers {
         match got {
             Err(Unavailable) => Poll::Alone,
             Ok((Some(value), _)) => match self.open(&keys.answer, &value) {
-                Some((outcome, ttl)) => {
+                Opened::Valid(outcome, ttl) => {
                     self.store.count(Count::MachineShared);
-                    Poll::Answer(Box::new(outcome), ttl)
+                    Poll::Answer(outcome, ttl)
                 }
-                None => Poll::Alone,
+                Opened::Expired => Poll::Locked,
+                Opened::Forged => Poll::Alone,
             },
             Ok((None, Some(_))) => Poll::Locked,
             Ok((None, None)) => Poll::Free,
@@ -273,25 +283,28 @@ impl SharedAnswers {
         Some(value)
     }
 
-    /// The answer in `value` if its tag verifies and it has not expired.
-    fn open(
-        &self,
-        key: &str,
-        value: &[u8],
-    ) -> Option<(Result<MachineAuth, OpaqueFailure>, Duration)> {
-        let opened = self.open_tagged(key, value);
-        if opened.is_none() {
-            self.store.count(Count::Rejected);
-            tracing::warn!("clerk: ignored a shared machine-token answer that does not verify");
+    /// The answer in `value`: valid, expired (Redis keeps it a few milliseconds past the
+    /// `until` it carries, counted from before the write), or not one this deployment wrote
+    /// (counted and logged).
+    fn open(&self, key: &str, value: &[u8]) -> Opened {
+        match self.open_tagged(key, value) {
+            Some(Some((outcome, left))) => Opened::Valid(Box::new(outcome), left),
+            Some(None) => Opened::Expired,
+            None => {
+                self.store.count(Count::Rejected);
+                tracing::warn!("clerk: ignored a shared machine-token answer that does not verify");
+                Opened::Forged
+            }
         }
-        opened
     }
 
+    /// `None`: not a genuine answer; `Some(None)`: genuine and expired.
+    #[allow(clippy::type_complexity)]
     fn open_tagged(
         &self,
         key: &str,
         value: &[u8],
-    ) -> Option<(Result<MachineAuth, OpaqueFailure>, Duration)> {
+    ) -> Option<Option<(Result<MachineAuth, OpaqueFailure>, Duration)>> {
         if value.len() <= TAG_LEN {
             return None;
         }
@@ -299,7 +312,6 @@ impl SharedAnswers {
         let expected = self.hash.tag(&[key.as_bytes(), json]);
         aws_lc_rs::constant_time::verify_slices_are_equal(tag, &expected[..TAG_LEN]).ok()?;
         let stored: Stored = serde_json::from_slice(json).ok()?;
-        let left = Duration::from_millis(stored.until.checked_sub(wall_ms())?);
         let outcome = match (stored.ok, stored.err) {
             (Some(machine), None) => Ok(machine),
             (None, Some(f)) => Err(OpaqueFailure {
@@ -309,7 +321,10 @@ impl SharedAnswers {
             }),
             _ => return None,
         };
-        Some((outcome, left))
+        let Some(left) = stored.until.checked_sub(wall_ms()).filter(|&ms| ms > 0) else {
+            return Some(None);
+        };
+        Some(Some((outcome, Duration::from_millis(left))))
     }
 }
 
@@ -356,18 +371,25 @@ mod tests {
         let value = a
             .seal(&keys.answer, &Ok(machine()), Duration::from_secs(10))
             .expect("sealed");
-        let (outcome, left) = a.open(&keys.answer, &value).expect("opens");
-        assert_eq!(outcome, Ok(machine()));
+        let Opened::Valid(outcome, left) = a.open(&keys.answer, &value) else {
+            panic!("a genuine answer opens");
+        };
+        assert_eq!(*outcome, Ok(machine()));
         assert!(left <= Duration::from_secs(10) && left > Duration::from_secs(8));
 
         let refusal = OpaqueFailure::new(Reason::TokenInvalid, "API key not found", Some(404));
         let value = a
             .seal(&keys.answer, &Err(refusal.clone()), Duration::from_secs(2))
             .expect("sealed");
-        assert_eq!(
-            a.open(&keys.answer, &value).map(|o| o.0),
-            Some(Err(refusal))
-        );
+        assert!(matches!(a.open(&keys.answer, &value), Opened::Valid(o, _) if *o == Err(refusal)));
+        // A genuine answer past its `until` (Redis keeps it a few ms longer) is expired, not
+        // forged: not counted, not logged.
+        let value = a
+            .seal(&keys.answer, &Ok(machine()), Duration::from_millis(1))
+            .expect("sealed");
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(matches!(a.open(&keys.answer, &value), Opened::Expired));
+        assert_eq!(a.store().stats().rejected_answers, 0);
     }
 
     #[test]
@@ -379,11 +401,11 @@ mod tests {
             .seal(&keys.answer, &Ok(machine()), Duration::from_secs(10))
             .expect("sealed");
         // Moved to another token's key: refused.
-        assert!(a.open(&other.answer, &value).is_none());
+        assert!(matches!(a.open(&other.answer, &value), Opened::Forged));
         // Edited: refused.
         let last = value.len() - 2;
         value[last] ^= 1;
-        assert!(a.open(&keys.answer, &value).is_none());
+        assert!(matches!(a.open(&keys.answer, &value), Opened::Forged));
         // Written by another instance's key: refused.
         let b = SharedAnswers {
             hash: KeyedHash::new(b"sk_test_other", "machine tokens"),
@@ -392,7 +414,7 @@ mod tests {
         let foreign = b
             .seal(&keys.answer, &Ok(machine()), Duration::from_secs(10))
             .expect("sealed");
-        assert!(a.open(&keys.answer, &foreign).is_none());
+        assert!(matches!(a.open(&keys.answer, &foreign), Opened::Forged));
         // Outages are not shared.
         let outage = OpaqueFailure {
             retry_after_secs: Some(1),

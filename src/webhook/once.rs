@@ -138,7 +138,19 @@ pub(crate) struct Claim {
 impl Claim {
     pub(crate) async fn done(mut self) {
         self.finished = true;
-        self.record.local.done(&self.id, self.record.retention);
+        // With the shared store holding the record, the process keeps a short one (for a
+        // duplicate reaching this instance while the store is away).
+        #[cfg(feature = "redis")]
+        let local_retention = if self.shared {
+            self.record
+                .retention
+                .min(Deliveries::LOCAL_RETENTION_BESIDE_STORE)
+        } else {
+            self.record.retention
+        };
+        #[cfg(not(feature = "redis"))]
+        let local_retention = self.record.retention;
+        self.record.local.done(&self.id, local_retention);
         #[cfg(feature = "redis")]
         if self.shared {
             if let Some(shared) = &self.record.shared {
@@ -224,6 +236,9 @@ impl Deliveries {
     pub(crate) const DEFAULT_RETENTION: Duration = Duration::from_secs(3 * 86_400);
     /// Deliveries remembered in process.
     pub(crate) const LOCAL_CAPACITY: usize = 100_000;
+    /// How long the process remembers a delivery the shared store recorded.
+    #[cfg(feature = "redis")]
+    pub(crate) const LOCAL_RETENTION_BESIDE_STORE: Duration = Duration::from_secs(600);
 
     pub(crate) fn new() -> Self {
         Deliveries {
@@ -314,12 +329,15 @@ pub(crate) enum LocalClaim {
     Done,
 }
 
-/// The in-process record: `svix-id` → state and expiry, at most `LOCAL_CAPACITY` entries
-/// (past it, expired entries are dropped; if none are, the delivery is processed without being
-/// recorded: at least once, as without the record).
+/// The in-process record: `svix-id` → state and expiry, at most `LOCAL_CAPACITY` entries.
+/// When full, expired entries are dropped; if that frees nothing, the processed entries that
+/// are closest to expiry are forgotten, half of them at once (so the walk is paid once per
+/// many deliveries, never per delivery), with a warning. Claims in progress are never
+/// forgotten.
 #[derive(Debug, Default)]
 struct LocalDeliveries {
     map: Mutex<HashMap<String, (LocalState, Instant)>>,
+    evictions: AtomicU64,
 }
 
 impl LocalDeliveries {
@@ -334,12 +352,10 @@ impl LocalDeliveries {
             _ => {}
         }
         if map.len() >= Deliveries::LOCAL_CAPACITY && !map.contains_key(id) {
-            map.retain(|_, (_, until)| *until > now);
+            self.make_room(&mut map, now);
             if map.len() >= Deliveries::LOCAL_CAPACITY {
-                tracing::warn!(
-                    capacity = Deliveries::LOCAL_CAPACITY,
-                    "clerk webhook: delivery record full; processing without recording"
-                );
+                // Every entry a claim in progress: processed without being recorded (at
+                // least once, as without the record).
                 return LocalClaim::Claimed;
             }
         }
@@ -347,13 +363,39 @@ impl LocalDeliveries {
         LocalClaim::Claimed
     }
 
-    fn done(&self, id: &str, retention: Duration) {
-        let mut map = self.map.lock();
-        if map.len() < Deliveries::LOCAL_CAPACITY || map.contains_key(id) {
-            map.insert(
-                id.to_owned(),
-                (LocalState::Done, Instant::now() + retention),
+    fn make_room(&self, map: &mut HashMap<String, (LocalState, Instant)>, now: Instant) {
+        map.retain(|_, (_, until)| *until > now);
+        if map.len() < Deliveries::LOCAL_CAPACITY {
+            return;
+        }
+        let mut done: Vec<Instant> = map
+            .values()
+            .filter(|(state, _)| *state == LocalState::Done)
+            .map(|(_, until)| *until)
+            .collect();
+        let half = done.len() / 2;
+        if half == 0 {
+            return;
+        }
+        let (_, &mut cut, _) = done.select_nth_unstable(half);
+        map.retain(|_, (state, until)| *state != LocalState::Done || *until > cut);
+        let n = self.evictions.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_power_of_two() {
+            tracing::warn!(
+                capacity = Deliveries::LOCAL_CAPACITY,
+                "clerk webhook: in-process delivery record full; forgot the processed deliveries closest to expiry"
             );
+        }
+    }
+
+    fn done(&self, id: &str, retention: Duration) {
+        let now = Instant::now();
+        let mut map = self.map.lock();
+        if map.len() >= Deliveries::LOCAL_CAPACITY && !map.contains_key(id) {
+            self.make_room(&mut map, now);
+        }
+        if map.len() < Deliveries::LOCAL_CAPACITY || map.contains_key(id) {
+            map.insert(id.to_owned(), (LocalState::Done, now + retention));
         }
     }
 
@@ -492,6 +534,36 @@ return 0
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_record_forgets_half_of_the_processed_entries_at_once() {
+        let local = LocalDeliveries::default();
+        let lease = Duration::from_secs(60);
+        let n = Deliveries::LOCAL_CAPACITY;
+        for i in 0..n {
+            assert_eq!(local.claim(&format!("m{i}"), 1, lease), LocalClaim::Claimed);
+            if i % 10 != 0 {
+                local.done(&format!("m{i}"), Duration::from_secs(1_000 + i as u64));
+            }
+        }
+        assert_eq!(local.map.lock().len(), n);
+        // Full: a new delivery makes room once, forgetting the processed entries closest to
+        // expiry, never a claim in progress.
+        assert_eq!(local.claim("new", 2, lease), LocalClaim::Claimed);
+        let len = local.map.lock().len();
+        assert!(len < n * 6 / 10 && len > n * 4 / 10, "{len}");
+        assert_eq!(local.claim("m0", 3, lease), LocalClaim::InProgress);
+        assert_eq!(
+            local.claim(&format!("m{}", n - 1), 3, lease),
+            LocalClaim::Done
+        );
+        assert_eq!(
+            local.claim("m1", 3, lease),
+            LocalClaim::Claimed,
+            "forgotten"
+        );
+        assert_eq!(local.evictions.load(Ordering::Relaxed), 1);
+    }
 
     #[test]
     fn the_local_record_claims_once_releases_and_remembers() {
