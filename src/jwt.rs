@@ -27,6 +27,9 @@ pub(crate) struct DecodedJwt<'t> {
     pub header: Value,
     /// The claims, any JSON value.
     pub payload: Value,
+    /// The payload's JSON text, as parsed (kept by a signed-in `Auth` instead of the parsed
+    /// claims, which it rebuilds from it on demand).
+    pub payload_text: Box<str>,
     /// `header.payload` exactly as sent: the signed bytes.
     pub signed_part: &'t str,
     /// The decoded signature.
@@ -57,16 +60,19 @@ pub(crate) fn b64url_decode(s: &str) -> Option<Vec<u8>> {
     B64URL.decode(s.trim_end_matches('=')).ok()
 }
 
-fn decode_json(part: &str) -> Option<Value> {
+/// The JSON text of a part: TextDecoder (non-fatal) replaces invalid UTF-8 and drops a
+/// leading BOM. Valid UTF-8 (every real token) is checked by the fast validator and kept
+/// without a copy.
+fn decode_text(part: &str) -> Option<String> {
     let bytes = b64url_decode(part)?;
-    // TextDecoder (non-fatal) replaces invalid UTF-8 and drops a leading BOM. Valid UTF-8
-    // (every real token) is checked by the fast validator, not walked chunk by chunk.
-    let text = match std::str::from_utf8(&bytes) {
-        Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(&bytes),
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    serde_json::from_str(text).ok()
+    Some(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    })
 }
 
 /// Splits and decodes a token; the signature is only checked to be base64url here.
@@ -77,12 +83,16 @@ pub(crate) fn decode(token: &str) -> Result<DecodedJwt<'_>, DecodeError> {
     else {
         return Err(DecodeError::Parts);
     };
-    let header = decode_json(h).ok_or(DecodeError::Decode)?;
-    let payload = decode_json(p).ok_or(DecodeError::Decode)?;
+    let header = decode_text(h)
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or(DecodeError::Decode)?;
+    let payload_text = decode_text(p).ok_or(DecodeError::Decode)?;
+    let payload = serde_json::from_str(&payload_text).map_err(|_| DecodeError::Decode)?;
     let signature = b64url_decode(s).ok_or(DecodeError::Decode)?;
     Ok(DecodedJwt {
         header,
         payload,
+        payload_text: payload_text.into_boxed_str(),
         signed_part: &token[..h.len() + 1 + p.len()],
         signature,
     })

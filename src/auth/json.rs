@@ -143,7 +143,7 @@ impl Serialize for Auth {
         map.serialize_entry("tokenType", "session_token")?;
         match &*self.inner {
             AuthState::SignedIn(s) => {
-                let c = &s.claims;
+                let c = s.claims();
                 if let Some(act) = c.get("act") {
                     map.serialize_entry("actor", &Js(act))?;
                 }

@@ -91,7 +91,10 @@ pub(crate) enum SignedOutKind {
 }
 
 pub(crate) struct SignedIn {
-    pub claims: SessionClaims,
+    /// The claims, parsed from `claims_text` on first use when they were not kept (a cached
+    /// session costs its JSON text, not a map, until something reads its claims).
+    claims: std::sync::OnceLock<SessionClaims>,
+    claims_text: Option<Box<str>>,
     pub carrier: TokenCarrier,
     pub org: OrgFields,
     /// `sub` and `sid` when strings, read once: the accessors handlers call on every request.
@@ -108,6 +111,18 @@ pub(crate) struct SignedOut {
     /// For key-source outages: seconds before a retry is worthwhile.
     pub retry_after_secs: Option<u64>,
     pub kind: SignedOutKind,
+}
+
+impl SignedIn {
+    /// Every claim, in order (parsed from the kept text on first use).
+    pub(crate) fn claims(&self) -> &SessionClaims {
+        self.claims.get_or_init(|| {
+            self.claims_text
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok())
+                .unwrap_or_default()
+        })
+    }
 }
 
 impl fmt::Debug for Auth {
@@ -138,16 +153,42 @@ impl Auth {
     /// The outcome of a verified session token, as Clerk's `toAuth()` builds it: signed in,
     /// signed out for a pending session, or `None` where Clerk's `toAuth()` throws (malformed
     /// version-2 organisation claims).
+    #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
     pub(crate) fn from_verified(claims: SessionClaims, carrier: TokenCarrier) -> Option<Auth> {
+        Self::signed_in(claims, None, carrier)
+    }
+
+    /// As [`from_verified`](Self::from_verified), keeping `text` (the JSON the claims were
+    /// parsed from) instead of the parsed claims: they are parsed again, once, if read.
+    pub(crate) fn from_verified_text(
+        claims: SessionClaims,
+        text: Box<str>,
+        carrier: TokenCarrier,
+    ) -> Option<Auth> {
+        Self::signed_in(claims, Some(text), carrier)
+    }
+
+    fn signed_in(
+        claims: SessionClaims,
+        text: Option<Box<str>>,
+        carrier: TokenCarrier,
+    ) -> Option<Auth> {
         let org = OrgFields::from_claims(&claims)?;
         if claims.get("sts").and_then(Value::as_str) == Some("pending") {
             return Some(Auth::pending(carrier));
         }
+        let user_id = claims.get("sub").and_then(Value::as_str).map(Into::into);
+        let session_id = claims.get("sid").and_then(Value::as_str).map(Into::into);
+        let (parsed, claims_text) = match text {
+            Some(text) => (std::sync::OnceLock::new(), Some(text)),
+            None => (std::sync::OnceLock::from(claims), None),
+        };
         Some(Auth {
             inner: Arc::new(AuthState::SignedIn(SignedIn {
-                user_id: claims.get("sub").and_then(Value::as_str).map(Into::into),
-                session_id: claims.get("sid").and_then(Value::as_str).map(Into::into),
-                claims,
+                user_id,
+                session_id,
+                claims: parsed,
+                claims_text,
                 carrier,
                 org,
             })),
@@ -368,7 +409,7 @@ impl Auth {
     /// The session status (`sts`: `active`, `pending`), when the token carries it.
     pub fn session_status(&self) -> Option<&str> {
         match &*self.inner {
-            AuthState::SignedIn(s) => s.claims.get("sts").and_then(Value::as_str),
+            AuthState::SignedIn(s) => s.claims().get("sts").and_then(Value::as_str),
             AuthState::SignedOut(s) => s.session_status.as_ref().and_then(Value::as_str),
             AuthState::Machine(_) => None,
         }
@@ -404,12 +445,12 @@ impl Auth {
 
     /// The impersonating actor (`act`), if any.
     pub fn actor(&self) -> Option<&Value> {
-        self.session()?.claims.get("act")
+        self.session()?.claims().get("act")
     }
 
     /// Minutes since the first and second factor were verified (`fva`; -1 = never).
     pub fn factor_verification_age(&self) -> Option<[i64; 2]> {
-        let fva = self.session()?.claims.get("fva")?.as_array()?;
+        let fva = self.session()?.claims().get("fva")?.as_array()?;
         match fva.as_slice() {
             [a, b] => Some([a.as_i64()?, b.as_i64()?]),
             _ => None,
@@ -418,12 +459,12 @@ impl Auth {
 
     /// All claims of the verified token.
     pub fn session_claims(&self) -> Option<&SessionClaims> {
-        self.session().map(|s| &s.claims)
+        self.session().map(SignedIn::claims)
     }
 
     /// One claim of the verified token.
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.session()?.claims.get(name)
+        self.session()?.claims().get(name)
     }
 
     /// Clerk's `has()`: fail-closed authorization. False when signed out; otherwise every
@@ -435,10 +476,10 @@ impl Auth {
 
     fn verdict(&self, check: &Has) -> Option<Verdict> {
         let s = self.session()?;
-        if !truthy(s.claims.get("sub")) {
+        if !truthy(s.claims().get("sub")) {
             return Some(Verdict::Fail);
         }
-        Some(evaluate(check, &s.claims, &s.org))
+        Some(evaluate(check, s.claims(), &s.org))
     }
 
     /// Authorizes in a handler, with the answers of a protected route: `Ok` when `check`

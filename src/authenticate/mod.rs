@@ -268,7 +268,7 @@ async fn verify_session(
             }
             // Clerk's toAuth() throws on malformed organisation claims: a 500 in Express,
             // signed out here (as Clerk itself does for the same token in a cookie).
-            let Some(auth) = Auth::from_verified(claims, carrier) else {
+            let Some(auth) = Auth::from_verified_text(claims, d.payload_text, carrier) else {
                 return signed_out(Reason::UnexpectedError, String::new(), Some(carrier));
             };
             if let Some(cache) = &cfg.cache {

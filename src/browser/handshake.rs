@@ -234,7 +234,7 @@ pub(crate) async fn verify_session_token(
     let Value::Object(claims) = d.payload else {
         return Err(Failure::Bare(Reason::UnexpectedError));
     };
-    let auth = Auth::from_verified(claims, super::FLOW_CARRIER)
+    let auth = Auth::from_verified_text(claims, d.payload_text, super::FLOW_CARRIER)
         .ok_or(Failure::Bare(Reason::UnexpectedError))?;
     if skew_ms.is_none() {
         if let Some(cache) = &a.cache {

@@ -19,6 +19,11 @@
 //!                                time: the floor of a fresh verification), then
 //!                                `rs256_jsonwebtoken_us <µs>` (`jsonwebtoken::crypto::verify`)
 //!   benchtool serve-jwks PORT FILE  serve FILE as JSON on 127.0.0.1:PORT (any path), forever
+//!   benchtool cache-rss DIR N    the memory of N cached sessions: VmRSS with DIR/tokens read,
+//!                                then after each of the first N was authenticated once (through
+//!                                `authenticate_headers`, a token cache with room for them all)
+//!                                and asked for once more; prints
+//!                                `cache_rss_bytes_per_session <bytes>` (RSS growth / entries)
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
@@ -194,6 +199,57 @@ fn serve_backend(dir: &Path) {
     }
 }
 
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn cache_rss(dir: &Path, n: usize) {
+    let tokens = std::fs::read_to_string(dir.join("tokens")).expect("DIR/tokens");
+    let tokens: Vec<&str> = tokens.lines().take(n).collect();
+    assert_eq!(tokens.len(), n, "DIR/tokens holds fewer than N tokens");
+    let pem = std::fs::read_to_string(dir.join("pub.pem")).expect("DIR/pub.pem");
+    let config = actix_clerk::ClerkConfig::builder()
+        .jwt_key(pem)
+        // Headroom: the cache's shards fill unevenly.
+        .token_cache_capacity(n + n / 5)
+        .token_cache_max_bytes(u64::MAX / 2)
+        .build()
+        .expect("config");
+    let headers: Vec<String> = tokens.iter().map(|t| format!("Bearer {t}")).collect();
+    let before = rss_kib();
+    actix_web::rt::System::new().block_on(async {
+        for round in 0..2 {
+            for h in &headers {
+                let auth = config
+                    .authenticate_headers("GET", "/", [("authorization", h.as_str())])
+                    .await;
+                assert!(auth.is_signed_in(), "round {round}: signed in");
+            }
+        }
+    });
+    let after = rss_kib();
+    let stats = config.stats();
+    let cache = stats.token_cache.expect("token cache on");
+    assert!(cache.entries >= n * 99 / 100, "sessions cached: {}", cache.entries);
+    println!(
+        "cache_rss sessions {n} token_len {} rss_before_kib {before} rss_after_kib {after} hits {} misses {}",
+        tokens[0].len(),
+        cache.hits,
+        cache.misses
+    );
+    println!(
+        "cache_rss_bytes_per_session {:.0}",
+        (after.saturating_sub(before) * 1024) as f64 / cache.entries as f64
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |i: usize| args.get(i).map(String::as_str);
@@ -204,12 +260,13 @@ fn main() {
             count.map_or(20_000, |c| c.parse().expect("COUNT")),
         ),
         (Some("serve-backend"), Some(dir), _) => serve_backend(Path::new(dir)),
+        (Some("cache-rss"), Some(dir), Some(n)) => cache_rss(Path::new(dir), n.parse().expect("N")),
         (Some("serve-jwks"), Some(port), Some(file)) => {
             serve_jwks(port.parse().expect("port"), file)
         }
         _ => {
             eprintln!(
-                "usage: benchtool setup DIR N | rs256 DIR [COUNT] | serve-jwks PORT FILE | serve-backend DIR"
+                "usage: benchtool setup DIR N | rs256 DIR [COUNT] | serve-jwks PORT FILE | serve-backend DIR | cache-rss DIR N"
             );
             std::process::exit(2);
         }
