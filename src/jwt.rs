@@ -77,12 +77,12 @@ fn decode_text(part: &str) -> Option<String> {
 
 /// Splits and decodes a token; the signature is only checked to be base64url here.
 pub(crate) fn decode(token: &str) -> Result<DecodedJwt<'_>, DecodeError> {
-    let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    // Exactly two dots, found at SIMD speed.
+    let mut dots = memchr::memchr_iter(b'.', token.as_bytes());
+    let (Some(d1), Some(d2), None) = (dots.next(), dots.next(), dots.next()) else {
         return Err(DecodeError::Parts);
     };
+    let (h, p, s) = (&token[..d1], &token[d1 + 1..d2], &token[d2 + 1..]);
     let header = decode_text(h)
         .and_then(|t| serde_json::from_str(&t).ok())
         .ok_or(DecodeError::Decode)?;

@@ -439,15 +439,15 @@ pub(crate) fn check_time_claims(
     claims: &SessionClaims,
     now: f64,
 ) -> Result<TimeClaims, Failure> {
-    let exp_value = claims.get("exp");
+    let [exp_value, nbf_value, iat_value] = crate::js::members(claims, ["exp", "nbf", "iat"]);
     let exp = exp_value
         .and_then(Value::as_f64)
         .ok_or_else(|| not_a_number("expiry date claim (exp)", exp_value))?;
     if let Some(f) = expired(rules, exp, now) {
         return Err(f);
     }
-    let optional = |name: &str, label: &str| -> Result<Option<f64>, Failure> {
-        match claims.get(name) {
+    let optional = |value: Option<&Value>, label: &str| -> Result<Option<f64>, Failure> {
+        match value {
             None => Ok(None),
             Some(v) => v
                 .as_f64()
@@ -455,11 +455,11 @@ pub(crate) fn check_time_claims(
                 .ok_or_else(|| not_a_number(label, Some(v))),
         }
     };
-    let nbf = optional("nbf", "not before date claim (nbf)")?;
+    let nbf = optional(nbf_value, "not before date claim (nbf)")?;
     if let Some(f) = nbf.and_then(|nbf| not_active_yet(rules, nbf, now)) {
         return Err(f);
     }
-    let iat = optional("iat", "issued at date claim (iat)")?;
+    let iat = optional(iat_value, "issued at date claim (iat)")?;
     if let Some(f) = iat.and_then(|iat| issued_in_future(rules, iat, now)) {
         return Err(f);
     }

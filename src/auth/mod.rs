@@ -174,11 +174,12 @@ impl Auth {
         carrier: TokenCarrier,
     ) -> Option<Auth> {
         let org = OrgFields::from_claims(&claims)?;
-        if claims.get("sts").and_then(Value::as_str) == Some("pending") {
+        let [sts, sub, sid] = crate::js::members(&claims, ["sts", "sub", "sid"]);
+        if sts.and_then(Value::as_str) == Some("pending") {
             return Some(Auth::pending(carrier));
         }
-        let user_id = claims.get("sub").and_then(Value::as_str).map(Into::into);
-        let session_id = claims.get("sid").and_then(Value::as_str).map(Into::into);
+        let user_id = sub.and_then(Value::as_str).map(Into::into);
+        let session_id = sid.and_then(Value::as_str).map(Into::into);
         let (parsed, claims_text) = match text {
             Some(text) => (std::sync::OnceLock::new(), Some(text)),
             None => (std::sync::OnceLock::from(claims), None),

@@ -44,7 +44,17 @@ impl OrgFields {
     /// `None` where Clerk's parser throws: a `fea` that is not a string of `scope:feature`
     /// elements, or `per`/`fpm` present but not strings.
     pub(crate) fn from_claims(claims: &SessionClaims) -> Option<OrgFields> {
-        let is_v2 = claims.get("v").and_then(Value::as_f64) == Some(2.0);
+        // One walk over the claim names instead of a hashed lookup per organisation claim:
+        // a session without any (a personal account) is the common case.
+        let (mut has_v, mut has_org) = (false, false);
+        for name in claims.keys() {
+            has_v |= name == "v";
+            has_org |= name.starts_with("org_") || name == "o";
+        }
+        if !has_org && !has_v {
+            return Some(OrgFields::default());
+        }
+        let is_v2 = has_v && claims.get("v").and_then(Value::as_f64) == Some(2.0);
         if !is_v2 {
             return Some(OrgFields {
                 id: claims.get("org_id").cloned(),

@@ -26,10 +26,11 @@ pub(crate) fn header_token(value: &str) -> Option<&str> {
     if value.is_empty() {
         return None;
     }
-    match value.split_once(' ') {
+    // memchr: the token is scanned for spaces at SIMD speed.
+    match memchr::memchr(b' ', value.as_bytes()).map(|i| (&value[..i], &value[i + 1..])) {
         None => Some(value),
         Some((scheme, rest)) => {
-            let token = rest.split_once(' ').map_or(rest, |(token, _)| token);
+            let token = memchr::memchr(b' ', rest.as_bytes()).map_or(rest, |i| &rest[..i]);
             if token.is_empty() {
                 Some(scheme).filter(|s| !s.is_empty())
             } else {
