@@ -8,6 +8,8 @@
 //! accepting API keys, one key (of the benchmark's user) verified once by the testing kit's
 //! Backend API stand-in, then answered from the machine-token cache. `cookie-cache`: the token
 //! in `__session` with `__client_uat=1` (an API request of a browser), `ClerkRequireAuth`.
+//! `apikey-bare`: bare with the API key's header (apikey-cache's baseline: the harness's cost
+//! grows with the header's length).
 use actix_clerk::testing::{JwksMode, TestBackendApi};
 use actix_clerk::{Accepts, ClerkConfig, ClerkRequireAuth, ClerkWithAuth, TokenKind};
 use actix_clerk_bench_peers::handler;
@@ -19,7 +21,9 @@ fn main() {
     let mode = args.get(1).cloned().unwrap_or_default();
     let n: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1000);
     // The stand-in answers the API key's one verification (apikey-cache only).
-    let stand_in = (mode == "apikey-cache").then(|| TestBackendApi::start_with(JwksMode::Empty));
+    let stand_in = mode
+        .starts_with("apikey")
+        .then(|| TestBackendApi::start_with(JwksMode::Empty));
     let token = match &stand_in {
         Some(api) => api.api_key(handler::bench_user_id(0)).issue(),
         None => std::env::var("TOKEN").expect("TOKEN"),
@@ -77,8 +81,10 @@ fn main() {
                 drive!(App::new().wrap(mw))
             }
             "bare" => drive!(App::new(), handler::bare_me),
+            // Bare with the API key's header: the baseline of apikey-cache.
+            "apikey-bare" => drive!(App::new(), handler::bare_me),
             _ => panic!(
-                "usage: authloop with-cache|with-nocache|require-cache|require-nocache|cookie-cache|apikey-cache|bare N"
+                "usage: authloop with-cache|with-nocache|require-cache|require-nocache|cookie-cache|apikey-cache|apikey-bare|bare N"
             ),
         };
         eprintln!("authloop {mode}: {ok}/{n} signed in");

@@ -17,7 +17,8 @@
 //!                                DIR/pub.pem and print `rs256_us <µs per verification>`
 //!                                (aws-lc-rs, key parsed once, signature base64url-decoded each
 //!                                time: the floor of a fresh verification), then
-//!                                `rs256_jsonwebtoken_us <µs>` (`jsonwebtoken::crypto::verify`)
+//!                                `rs256_jsonwebtoken_us <µs>` (`jsonwebtoken::crypto::verify`);
+//!                                with a 4th argument `floor`, the first only (for callgrind)
 //!   benchtool serve-jwks PORT FILE  serve FILE as JSON on 127.0.0.1:PORT (any path), forever
 //!   benchtool cache-rss DIR N    the memory of N cached sessions: VmRSS with DIR/tokens read,
 //!                                then after each of the first N was authenticated once (through
@@ -129,7 +130,7 @@ fn time_per_call(count: usize, mut f: impl FnMut() -> bool) -> f64 {
     (samples[4] + samples[5]) / 2.0
 }
 
-fn rs256(dir: &Path, count: usize) {
+fn rs256(dir: &Path, count: usize, parsed_only: bool) {
     use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
     use jsonwebtoken::{Algorithm, DecodingKey};
 
@@ -148,6 +149,9 @@ fn rs256(dir: &Path, count: usize) {
         parsed.verify_sig(signed.as_bytes(), &raw).is_ok()
     });
     println!("rs256_us {aws:.2}");
+    if parsed_only {
+        return;
+    }
     let key = DecodingKey::from_rsa_pem(pem.as_bytes()).expect("PEM");
     let jwt = time_per_call(count, || {
         jsonwebtoken::crypto::verify(
@@ -258,6 +262,7 @@ fn main() {
         (Some("rs256"), Some(dir), count) => rs256(
             Path::new(dir),
             count.map_or(20_000, |c| c.parse().expect("COUNT")),
+            arg(4) == Some("floor"),
         ),
         (Some("serve-backend"), Some(dir), _) => serve_backend(Path::new(dir)),
         (Some("cache-rss"), Some(dir), Some(n)) => cache_rss(Path::new(dir), n.parse().expect("N")),
@@ -266,7 +271,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: benchtool setup DIR N | rs256 DIR [COUNT] | serve-jwks PORT FILE | serve-backend DIR | cache-rss DIR N"
+                "usage: benchtool setup DIR N | rs256 DIR [COUNT [floor]] | serve-jwks PORT FILE | serve-backend DIR | cache-rss DIR N"
             );
             std::process::exit(2);
         }
