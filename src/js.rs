@@ -345,4 +345,34 @@ mod tests {
         assert!(truthy(Some(&json!([]))));
         assert!(prop(&Value::Null, "a").is_err());
     }
+
+    /// The walks answer exactly as the hashed lookups, for small and large objects, present,
+    /// absent and `null` members.
+    #[test]
+    fn members_and_member_are_map_get() {
+        let names = ["exp", "nbf", "iat", "sub", "sid", "sts", "o", "v", "x", ""];
+        for size in [0usize, 1, 3, 6, 7, 12, 30] {
+            let mut map = serde_json::Map::new();
+            for i in 0..size {
+                let name = names
+                    .get(i)
+                    .map_or_else(|| format!("k{i}"), |n| (*n).to_owned());
+                let value = if i % 3 == 0 { Value::Null } else { json!(i) };
+                map.insert(name, value);
+            }
+            let [a, b, c] = members(&map, ["exp", "sub", "missing"]);
+            assert_eq!(
+                (a, b, c),
+                (map.get("exp"), map.get("sub"), map.get("missing"))
+            );
+            for name in names.iter().chain(["k8", "k29", "nope"].iter()) {
+                assert_eq!(member(&map, name), map.get(*name), "{size} {name}");
+                assert_eq!(
+                    prop_opt(&Value::Object(map.clone()), name),
+                    map.get(*name),
+                    "{size} {name}"
+                );
+            }
+        }
+    }
 }
