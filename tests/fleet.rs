@@ -84,9 +84,12 @@ impl Checks {
     }
 }
 
-/// SplitMix64: the suite's own small random source (no extra crate); the seed is printed.
-struct Rng(u64);
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
+/// The suite's own choices on the shared SplitMix64 source (no extra crate); the seed is
+/// printed.
 impl Rng {
     fn seeded() -> Rng {
         let seed = std::env::var("FLEET_SEED")
@@ -100,19 +103,6 @@ impl Rng {
             });
         println!("fleet: random seed {seed} (FLEET_SEED={seed} repeats the run's choices)");
         Rng(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n`.
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
     }
 
     fn shuffle<T>(&mut self, items: &mut [T]) {
