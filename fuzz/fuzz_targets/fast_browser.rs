@@ -57,7 +57,11 @@ fuzz_target!(|data: &[u8]| {
     }
     let field = |i: usize| fields.get(i).map(String::as_str);
     let mut headers = HeaderMap::new();
-    for (i, name) in [(0, "host"), (1, "x-forwarded-host"), (2, "x-forwarded-proto")] {
+    for (i, name) in [
+        (0, "host"),
+        (1, "x-forwarded-host"),
+        (2, "x-forwarded-proto"),
+    ] {
         if let Some(v) = field(i).and_then(|v| HeaderValue::from_str(v).ok()) {
             headers.append(HeaderName::from_static(name), v);
         }
@@ -67,10 +71,23 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     assert_eq!(url::Url::parse(url.as_str()).as_ref(), Ok(&url));
-    let names: Vec<&str> = fields.iter().skip(4).step_by(2).map(String::as_str).collect();
-    let values: Vec<&str> = fields.iter().skip(5).step_by(2).map(String::as_str).collect();
+    let names: Vec<&str> = fields
+        .iter()
+        .skip(4)
+        .step_by(2)
+        .map(String::as_str)
+        .collect();
+    let values: Vec<&str> = fields
+        .iter()
+        .skip(5)
+        .step_by(2)
+        .map(String::as_str)
+        .collect();
     let query = url.query().unwrap_or_default().to_owned();
-    for name in names.iter().chain(["__clerk_handshake", "__clerk_db_jwt"].iter()) {
+    for name in names
+        .iter()
+        .chain(["__clerk_handshake", "__clerk_db_jwt"].iter())
+    {
         assert_eq!(
             f::query_param(&query, name),
             f::url_param(&url, name),
@@ -87,7 +104,10 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(set.query_pairs().filter(|(k, _)| k == name).count(), 1);
     let mut appended = url.clone();
     f::append_params(&mut appended, &[(name, value)]);
-    let last = appended.query_pairs().last().map(|(k, v)| (k.into_owned(), v.into_owned()));
+    let last = appended
+        .query_pairs()
+        .last()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()));
     assert_eq!(last, Some((name.to_owned(), value.to_owned())));
     f::delete_params(&mut url, &names);
     for n in &names {

@@ -95,7 +95,10 @@ fuzz_target!(|input: Input| {
     match input.alg_pick % 4 {
         0 => put(&mut header, "alg", &input.alg),
         n => {
-            header.insert("alg".into(), json!(["RS256", "RS384", "RS512"][usize::from(n) - 1]));
+            header.insert(
+                "alg".into(),
+                json!(["RS256", "RS384", "RS512"][usize::from(n) - 1]),
+            );
         }
     }
     header.insert("kid".into(), json!("ins_fuzz"));
@@ -136,10 +139,15 @@ fuzz_target!(|input: Input| {
         clock_skew_ms: f64::from(input.skew_ms),
     };
     let now = BASE * 1000.0 + f64::from(input.now_offset_ms);
-    let result = f::verify_with_verdict(&rules, &d, input.key_alg, input.verdict, now, input.profile);
+    let result =
+        f::verify_with_verdict(&rules, &d, input.key_alg, input.verdict, now, input.profile);
     match &result {
         Ok(times) => {
-            assert_eq!(input.verdict, Some(true), "passed without a valid signature");
+            assert_eq!(
+                input.verdict,
+                Some(true),
+                "passed without a valid signature"
+            );
             let Value::Object(map) = &d.payload else {
                 panic!("passed with claims that are no object");
             };
@@ -185,8 +193,7 @@ fuzz_target!(|input: Input| {
                 );
             }
             assert!(
-                refusal.message.is_empty()
-                    || refusal.message.ends_with(", token-carrier=header)"),
+                refusal.message.is_empty() || refusal.message.ends_with(", token-carrier=header)"),
                 "{refusal:?}"
             );
         }

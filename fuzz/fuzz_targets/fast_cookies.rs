@@ -35,7 +35,11 @@ const NAMES: [&str; 8] = [
 enum Val {
     Text(String),
     Uat(u8),
-    Token { iss: u8, iat: Option<i16>, exp: Option<i16> },
+    Token {
+        iss: u8,
+        iat: Option<i16>,
+        exp: Option<i16>,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -81,9 +85,11 @@ fn token(iss: u8, iat: Option<i16>, exp: Option<i16>) -> String {
 }
 
 fuzz_target!(|input: Input| {
-    let suffix: Option<String> = input
-        .suffix
-        .map(|s| s.iter().map(|&b| char::from(ALPHABET[usize::from(b % 64)])).collect());
+    let suffix: Option<String> = input.suffix.map(|s| {
+        s.iter()
+            .map(|&b| char::from(ALPHABET[usize::from(b % 64)]))
+            .collect()
+    });
     let mut header = String::new();
     for e in &input.entries {
         let base = NAMES[usize::from(e.name) % NAMES.len()];
@@ -140,7 +146,10 @@ fuzz_target!(|input: Input| {
     };
     let (uat_sfx, session_sfx) = (present(&want.client_uat_sfx), present(&want.session_sfx));
     if uat_sfx.is_none() && session_sfx.is_none() && session_ours {
-        assert!(!uses, "suffixed pair chosen without suffixed cookies: {header:?}");
+        assert!(
+            !uses,
+            "suffixed pair chosen without suffixed cookies: {header:?}"
+        );
     }
     if present(&want.session).is_none()
         && present(&want.client_uat).is_none()

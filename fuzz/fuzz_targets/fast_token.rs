@@ -27,10 +27,15 @@ fn check_decode(token: &str) {
             assert_eq!(&d.signed_part, signed);
             assert_eq!(&d.signature, sig);
         }
-        (Err(f::DecodeFailure::Parts), Err(true)) | (Err(f::DecodeFailure::Decode), Err(false)) => {}
+        (Err(f::DecodeFailure::Parts), Err(true)) | (Err(f::DecodeFailure::Decode), Err(false)) => {
+        }
         _ => panic!("decode {token:?}: crate {got:?}, model {want:?}"),
     }
-    assert_eq!(f::is_jwt_format(token), model::is_jwt_format(token), "{token:?}");
+    assert_eq!(
+        f::is_jwt_format(token),
+        model::is_jwt_format(token),
+        "{token:?}"
+    );
     for part in token.split('.') {
         assert_eq!(f::b64url_decode(part), model::b64url(part), "{part:?}");
     }

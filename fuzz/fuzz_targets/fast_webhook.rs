@@ -34,8 +34,12 @@ const NOW: i64 = 1_765_000_000;
 fn roundtrip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(data: &Value) {
     if let Ok(model) = serde_json::from_value::<T>(data.clone()) {
         let out = serde_json::to_value(&model).expect("a model serialises");
-        let again: T = serde_json::from_value(out.clone())
-            .unwrap_or_else(|e| panic!("{} does not read back: {e}: {out}", std::any::type_name::<T>()));
+        let again: T = serde_json::from_value(out.clone()).unwrap_or_else(|e| {
+            panic!(
+                "{} does not read back: {e}: {out}",
+                std::any::type_name::<T>()
+            )
+        });
         assert_eq!(again, model, "{}", std::any::type_name::<T>());
     }
 }
@@ -77,13 +81,17 @@ fuzz_target!(|data: &[u8]| {
         let t = NOW + offset;
         let id = "msg_fuzz";
         let key = hmac::Key::new(hmac::HMAC_SHA256, KEY);
-        let expected = model::b64_std(hmac::sign(&key, format!("{id}.{t}.{text}").as_bytes()).as_ref());
+        let expected =
+            model::b64_std(hmac::sign(&key, format!("{id}.{t}.{text}").as_bytes()).as_ref());
         let sigs = if own_sigs.is_empty() {
             format!("v1,{expected}")
         } else {
             own_sigs.replace("EXPECTED", &expected)
         };
-        headers.append(HeaderName::from_static("svix-id"), HeaderValue::from_static("msg_fuzz"));
+        headers.append(
+            HeaderName::from_static("svix-id"),
+            HeaderValue::from_static("msg_fuzz"),
+        );
         headers.append(
             HeaderName::from_static("svix-timestamp"),
             HeaderValue::from_str(&t.to_string()).expect("digits"),

@@ -59,13 +59,7 @@ pub fn decode(token: &str) -> Result<Decoded, bool> {
     let payload_text = b64url(p).map(|b| text(&b)).ok_or(false)?;
     let payload: Value = serde_json::from_str(&payload_text).map_err(|_| false)?;
     let signature = b64url(s).ok_or(false)?;
-    Ok((
-        header,
-        payload,
-        payload_text,
-        format!("{h}.{p}"),
-        signature,
-    ))
+    Ok((header, payload, payload_text, format!("{h}.{p}"), signature))
 }
 
 /// `/^[a-zA-Z0-9\-_]+\.[a-zA-Z0-9\-_]+\.[a-zA-Z0-9\-_]+$/`.
@@ -105,7 +99,9 @@ pub fn percent_decode(value: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let hex = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
             match hex.and_then(|h| {
                 (h.bytes().all(|c| c.is_ascii_hexdigit())).then(|| u8::from_str_radix(h, 16))
             }) {
@@ -136,14 +132,8 @@ pub fn cookie(header: &str, name: &str) -> Option<String> {
 pub fn is_js_space(c: char) -> bool {
     matches!(
         c,
-        '\t' | '\n'
-            | '\u{b}'
-            | '\u{c}'
-            | '\r'
-            | ' '
-            | '\u{a0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200a}'
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}'
                 | '\u{2028}'
                 | '\u{2029}'
                 | '\u{202f}'
