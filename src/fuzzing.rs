@@ -345,9 +345,9 @@ pub fn utc_string(ms: Option<f64>) -> String {
     js::utc_string(ms)
 }
 
-/// Property access (`Err` is the `TypeError` of `null`).
-pub fn prop<'v>(value: &'v Value, key: &str) -> Result<Option<&'v Value>, ()> {
-    js::prop(value, key)
+/// Property access (`None` is the `TypeError` of `null`).
+pub fn prop<'v>(value: &'v Value, key: &str) -> Option<Option<&'v Value>> {
+    js::prop(value, key).ok()
 }
 
 /// The members `exp`, `nbf`, `iat`, `sub` in one walk.
