@@ -5,7 +5,7 @@
 #
 # Without targets: the request targets (authenticate_header, authenticate_cookie,
 # signed_claims, webhook, browser) for the given seconds each, then the fast targets (fast_*,
-# the pure layers through `actix_clerk::fuzzing`, 20-90 k exec/s) for FAST_SECS each
+# the pure layers through `actix_clerk::fuzzing`, 15-110 k exec/s per process) for FAST_SECS each
 # (default: a third of the given seconds, at least 5).
 #
 # Built without a sanitizer (`-s none`): the crate forbids unsafe code, and AddressSanitizer
