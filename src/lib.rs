@@ -155,6 +155,10 @@ mod config;
 mod doc_pem;
 mod error;
 mod extract;
+// Fuzzing-only entry points (cargo-fuzz builds with `--cfg fuzzing`): never in a normal build.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod instance;
 mod js;
 mod jwt;

@@ -179,6 +179,33 @@ pub(crate) async fn verify_decoded(
             })
         }
     };
+    let times = check_after_key(
+        rules,
+        d,
+        key.alg,
+        |alg| key.verify(alg, d.signed_part.as_bytes(), &d.signature),
+        now,
+        profile,
+    )?;
+    Ok(Verified {
+        times,
+        key_generation,
+    })
+}
+
+/// Steps 6–12 on a decoded token whose key was found: `typ`, `alg`, the key's bound
+/// algorithm (`key_alg`), the signature (`signature_verdict(alg)`: `Some(valid)`, or `None`
+/// when the key cannot verify under `alg`), then the claims. The fuzz targets give the
+/// verdict themselves (`crate::fuzzing`).
+#[inline]
+pub(crate) fn check_after_key(
+    rules: &ClaimRules,
+    d: &DecodedJwt<'_>,
+    key_alg: Option<Algorithm>,
+    signature_verdict: impl FnOnce(Algorithm) -> Option<bool>,
+    now: f64,
+    profile: Profile,
+) -> Result<TimeClaims, Failure> {
     let typ = prop_opt(&d.header, "typ");
     let typ_ok = match profile {
         Profile::OAuth => matches!(
@@ -217,7 +244,7 @@ pub(crate) async fn verify_decoded(
             ))
         }
     };
-    if key.alg.is_some_and(|bound| bound != alg) {
+    if key_alg.is_some_and(|bound| bound != alg) {
         return Err(Failure::token(
             Reason::TokenVerificationFailed,
             format!(
@@ -227,7 +254,7 @@ pub(crate) async fn verify_decoded(
             Some(ACTION_ENSURE_CLERK_JWT),
         ));
     }
-    match key.verify(alg, d.signed_part.as_bytes(), &d.signature) {
+    match signature_verdict(alg) {
         Some(true) => {}
         Some(false) => {
             return Err(Failure::token(
@@ -255,11 +282,7 @@ pub(crate) async fn verify_decoded(
         });
     };
     check_static_claims(rules, claims, profile)?;
-    let times = check_time_claims(rules, claims, now)?;
-    Ok(Verified {
-        times,
-        key_generation,
-    })
+    check_time_claims(rules, claims, now)
 }
 
 /// What a JWK bound to one algorithm says when asked to verify another (WebCrypto's text).

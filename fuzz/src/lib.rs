@@ -22,6 +22,8 @@ use serde_json::Value;
 
 pub use actix_clerk::testing::{b64url, TestKey};
 
+pub mod reference;
+
 /// A 2048-bit RSA key made for these fuzz targets only (it signs nothing else anywhere), fixed so
 /// that the committed seed tokens verify (`fuzz/seeds/make_seeds.rs` mints them with it).
 const TEST_ONLY_PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----

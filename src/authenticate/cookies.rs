@@ -106,8 +106,9 @@ impl<'c> ClerkCookies<'c> {
                 "__clerk_redirect_count" => &mut out.redirect_count,
                 "__clerk_handshake" => &mut out.handshake,
                 "__clerk_handshake_nonce" => &mut out.handshake_nonce,
-                _ => match (suffix, name.rsplit_once('_')) {
-                    (Some(sfx), Some((base, s))) if s == sfx => match base {
+                // `<name>_<suffix>` exactly: the suffix (URL-safe base64) may hold `_` itself.
+                _ => match suffix.and_then(|sfx| name.strip_suffix(sfx)?.strip_suffix('_')) {
+                    Some(base) => match base {
                         "__session" => &mut out.session_sfx,
                         "__client_uat" => &mut out.client_uat_sfx,
                         "__clerk_db_jwt" => &mut out.db_jwt_sfx,
@@ -255,6 +256,17 @@ mod tests {
         assert_eq!(c.session_sfx.as_deref(), Some("t"));
         assert_eq!(c.client_uat_sfx.as_deref(), Some("1"));
         assert_eq!(percent_decode("%ZZ"), "%ZZ");
+        // A suffix may hold `_` (URL-safe base64): found by the fast_cookies fuzz target.
+        let c = ClerkCookies::parse(
+            "__session_a_b-_cd=s; __client_uat___8_AAA5=0; __client_uat_a_b-_cd=7; __refresh_a_b-_cd=r",
+            Some("a_b-_cd"),
+        );
+        assert_eq!(c.session_sfx.as_deref(), Some("s"));
+        assert_eq!(c.client_uat_sfx.as_deref(), Some("7"));
+        assert_eq!(c.refresh_sfx.as_deref(), Some("r"));
+        let c = ClerkCookies::parse("__client_uat___8_AAA5=", Some("__8_AAA5"));
+        assert_eq!(c.client_uat_sfx.as_deref(), Some(""));
+        assert!(c.client_uat.is_none());
         assert_eq!(percent_decode("%C3%A9"), "é");
         assert_eq!(percent_decode("%FF"), "%FF");
     }

@@ -135,21 +135,10 @@ pub(crate) async fn resolve_return(
             HeaderValue::from_static("true"),
         ),
     ];
-    let mut session: Option<Option<String>> = None;
-    for d in &directives {
-        // `Headers#append` trims HTTP whitespace and refuses control characters: Clerk's
-        // handshake then fails as a whole.
-        let Ok(v) = HeaderValue::from_str(d.trim_matches([' ', '\t', '\n', '\r'])) else {
-            tracing::warn!("clerk: handshake directive is not a valid header value");
-            return None;
-        };
-        headers.push((SET_COOKIE, v));
-        let first = d.split(';').next().unwrap_or_default();
-        let mut kv = first.split('=');
-        if kv.next().unwrap_or_default().starts_with("__session") {
-            session = Some(kv.next().map(str::to_owned));
-        }
-    }
+    let Some(session) = read_directives(&directives, &mut headers) else {
+        tracing::warn!("clerk: handshake directive is not a valid header value");
+        return None;
+    };
     let dev = pk.instance == InstanceType::Development;
     if dev {
         if let Some(u) = &page.clerk_url {
@@ -209,6 +198,27 @@ pub(crate) async fn resolve_return(
             None
         }
     }
+}
+
+/// The directives as `Set-Cookie` lines (appended to `headers`) and the session cookie they
+/// set: `None` (no `__session…` directive), `Some(None)` (one without `=`) or its value, the
+/// last one winning. `None` when a directive is not a valid header value once trimmed of
+/// HTTP whitespace (`Headers#append` refuses it: Clerk's handshake then fails as a whole).
+pub(crate) fn read_directives(
+    directives: &[String],
+    headers: &mut Vec<(HeaderName, HeaderValue)>,
+) -> Option<Option<Option<String>>> {
+    let mut session: Option<Option<String>> = None;
+    for d in directives {
+        let v = HeaderValue::from_str(d.trim_matches([' ', '\t', '\n', '\r'])).ok()?;
+        headers.push((SET_COOKIE, v));
+        let first = d.split(';').next().unwrap_or_default();
+        let mut kv = first.split('=');
+        if kv.next().unwrap_or_default().starts_with("__session") {
+            session = Some(kv.next().map(str::to_owned));
+        }
+    }
+    Some(session)
 }
 
 /// Verifies a session token set by Clerk (handshake or refresh) under the configuration's

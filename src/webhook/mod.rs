@@ -66,7 +66,7 @@ mod error;
 mod event;
 mod once;
 mod replay;
-mod verify;
+pub(crate) mod verify;
 
 #[cfg(feature = "testing")]
 pub(crate) use verify::decode_secret;

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# A fuzzing campaign: every target for a share of TOTAL_SECONDS on all cores, then each
+# corpus merged and minimised into fuzz/corpus/<target>/ (ready to commit).
+#
+#   scripts/fuzz-campaign.sh TOTAL_SECONDS [target ...]
+#
+# Each target runs for TOTAL_SECONDS / number-of-targets with one libFuzzer worker per core
+# (-fork=N when FUZZ_FORK=1, else -jobs=N -workers=N), over a scratch corpus seeded from
+# fuzz/corpus/<target>/ in fuzz/corpus-campaign/<target>/ (git-ignored). Afterwards
+# `-merge=1` adds to fuzz/corpus/<target>/ the smallest set of the inputs found that adds
+# coverage to what is there (the committed files, named seeds included, are kept). Prints executions and
+# exec/s per target and a total; exits non-zero when a target crashed (artifacts in
+# fuzz/artifacts/<target>/). Built without a sanitizer unless FUZZ_SANITIZER=address.
+set -uo pipefail
+
+TOTAL="${1:?usage: scripts/fuzz-campaign.sh TOTAL_SECONDS [target ...]}"
+shift
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT/fuzz"
+TARGETS=("$@")
+[[ ${#TARGETS[@]} -eq 0 ]] && TARGETS=(authenticate_header authenticate_cookie signed_claims webhook browser
+  fast_token fast_claims fast_cookies fast_js fast_webhook fast_browser)
+CORES="${FUZZ_CORES:-$(nproc)}"
+SHARE=$(( TOTAL / ${#TARGETS[@]} ))
+(( SHARE < 1 )) && SHARE=1
+SANITIZER="${FUZZ_SANITIZER:-none}"
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "== installing cargo-fuzz"
+  cargo install cargo-fuzz --locked || exit 1
+fi
+export RUSTC_BOOTSTRAP=1
+echo "== building the fuzz targets (sanitizer: $SANITIZER)"
+cargo fuzz build -O -s "$SANITIZER" || exit 1
+BIN="target/$(rustc -vV | sed -n 's/^host: //p')/release"
+[[ -x "$BIN/${TARGETS[0]}" ]] || { echo "fuzz binaries not found under fuzz/target"; exit 1; }
+
+declare -A EXECS RATE RESULT BEFORE AFTER
+TOTAL_EXECS=0
+FAILED=0
+for t in "${TARGETS[@]}"; do
+  run="corpus-campaign/$t"
+  logs="$(mktemp -d)"
+  rm -rf "artifacts/$t"
+  mkdir -p "$run" "corpus/$t" "artifacts/$t"
+  BEFORE[$t]="$(find "corpus/$t" -type f | wc -l)"
+  echo "== $t: ${SHARE}s on $CORES workers"
+  if [[ "${FUZZ_FORK:-0}" == 1 ]]; then
+    par=(-fork="$CORES")
+  else
+    par=(-jobs="$CORES" -workers="$CORES")
+  fi
+  # Each worker runs max_total_time; its stats go to fuzz-<n>.log in $logs.
+  (cd "$logs" && "$ROOT/fuzz/$BIN/$t" "${par[@]}" -max_total_time="$SHARE" -timeout=10 \
+    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$ROOT/fuzz/artifacts/$t/" \
+    "$ROOT/fuzz/$run" "$ROOT/fuzz/corpus/$t" >"$logs/main.log" 2>&1)
+  rc=$?
+  execs=0
+  for log in "$logs"/*.log; do
+    n="$(awk '/stat::number_of_executed_units/ {print $NF}' "$log" | tail -1)"
+    execs=$(( execs + ${n:-0} ))
+  done
+  EXECS[$t]=$execs
+  RATE[$t]=$(( execs / SHARE ))
+  TOTAL_EXECS=$(( TOTAL_EXECS + execs ))
+  if [[ $rc -ne 0 ]] || ls "artifacts/$t" | grep -q .; then
+    RESULT[$t]="CRASH (exit $rc, see fuzz/artifacts/$t/)"
+    FAILED=1
+    grep -h -A3 'panicked' "$logs"/*.log | head -8
+  else
+    RESULT[$t]="ok"
+  fi
+  # Merge: the committed corpus keeps its files (named seeds included) and gains the smallest
+  # set of the inputs found that adds coverage to it.
+  "$BIN/$t" -merge=1 "corpus/$t" "$run" >"$logs/merge.log" 2>&1 || echo "merge of $t failed"
+  AFTER[$t]="$(find "corpus/$t" -type f | wc -l) files, $(du -sh "corpus/$t" | cut -f1)"
+  rm -rf "$logs"
+done
+
+echo "== campaign: ${TOTAL}s in all, ${SHARE}s per target, $CORES workers"
+for t in "${TARGETS[@]}"; do
+  printf '%-22s executions=%-11s exec/s=%-8s corpus %s -> %-22s %s\n' "$t" "${EXECS[$t]}" \
+    "${RATE[$t]}" "${BEFORE[$t]}" "${AFTER[$t]}" "${RESULT[$t]}"
+done
+printf '%-22s executions=%-11s exec/s=%s\n' "total" "$TOTAL_EXECS" "$(( TOTAL_EXECS / (SHARE * ${#TARGETS[@]}) ))"
+exit $FAILED
