@@ -18,20 +18,14 @@ shift
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT/fuzz"
 TARGETS=("$@")
-[[ ${#TARGETS[@]} -eq 0 ]] && TARGETS=(authenticate_header authenticate_cookie signed_claims webhook browser
-  fast_token fast_claims fast_cookies fast_js fast_webhook fast_browser)
+# shellcheck source=fuzz-common.sh
+source "$ROOT/scripts/fuzz-common.sh"
+[[ ${#TARGETS[@]} -eq 0 ]] && TARGETS=("${SLOW[@]}" "${FAST[@]}")
 CORES="${FUZZ_CORES:-$(nproc)}"
 SHARE=$(( TOTAL / ${#TARGETS[@]} ))
 (( SHARE < 1 )) && SHARE=1
-SANITIZER="${FUZZ_SANITIZER:-none}"
 
-if ! cargo fuzz --version >/dev/null 2>&1; then
-  echo "== installing cargo-fuzz"
-  cargo install cargo-fuzz --locked || exit 1
-fi
-export RUSTC_BOOTSTRAP=1
-echo "== building the fuzz targets (sanitizer: $SANITIZER)"
-cargo fuzz build -O -s "$SANITIZER" || exit 1
+fuzz_build || exit 1
 BIN="target/$(rustc -vV | sed -n 's/^host: //p')/release"
 [[ -x "$BIN/${TARGETS[0]}" ]] || { echo "fuzz binaries not found under fuzz/target"; exit 1; }
 

@@ -24,20 +24,12 @@ shift || true
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT/fuzz"
 TARGETS=("$@")
-SLOW=(authenticate_header authenticate_cookie signed_claims webhook browser)
-FAST=(fast_token fast_claims fast_cookies fast_js fast_webhook fast_browser)
+# shellcheck source=fuzz-common.sh
+source "$ROOT/scripts/fuzz-common.sh"
 FAST_SECS="${FAST_SECS:-$(( SECS / 3 > 5 ? SECS / 3 : 5 ))}"
 [[ ${#TARGETS[@]} -eq 0 ]] && TARGETS=("${SLOW[@]}" "${FAST[@]}")
-SANITIZER="${FUZZ_SANITIZER:-none}"
 
-if ! cargo fuzz --version >/dev/null 2>&1; then
-  echo "== installing cargo-fuzz"
-  cargo install cargo-fuzz --locked || exit 1
-fi
-export RUSTC_BOOTSTRAP=1
-
-echo "== building the fuzz targets"
-cargo fuzz build -O -s "$SANITIZER" || exit 1
+fuzz_build || exit 1
 
 declare -A EXECS
 declare -A RESULT

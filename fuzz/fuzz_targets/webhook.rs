@@ -59,12 +59,8 @@ fn timestamp_reason(e: &WebhookError) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&flags, rest)) = data.split_first() else {
+    let Some((flags, head, body)) = actix_clerk_fuzz::flags_head_body(data) else {
         return;
-    };
-    let (head, body) = match rest.windows(2).position(|w| w == b"\n\n") {
-        Some(at) => (&rest[..at], &rest[at + 2..]),
-        None => (rest, &[][..]),
     };
     let now = SystemTime::now();
     let now_secs = now

@@ -24,6 +24,16 @@ pub use actix_clerk::testing::{b64url, TestKey};
 
 pub mod reference;
 
+/// The webhook targets' input: one flags byte, then header lines, an empty line (`\n\n`) and
+/// the body (empty when there is no empty line). `None` for an empty input.
+pub fn flags_head_body(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&flags, rest) = data.split_first()?;
+    Some(match rest.windows(2).position(|w| w == b"\n\n") {
+        Some(at) => (flags, &rest[..at], &rest[at + 2..]),
+        None => (flags, rest, &[][..]),
+    })
+}
+
 /// A 2048-bit RSA key made for these fuzz targets only (it signs nothing else anywhere), fixed so
 /// that the committed seed tokens verify (`fuzz/seeds/make_seeds.rs` mints them with it).
 const TEST_ONLY_PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----

@@ -98,10 +98,9 @@ struct StoredFailure {
     message: String,
 }
 
+/// The crate's clock (`verify::now_ms`: whole milliseconds since the epoch), as an integer.
 fn wall_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    crate::verify::now_ms() as u64
 }
 
 /// The reasons an opaque verification answer can carry (outages are never shared).
