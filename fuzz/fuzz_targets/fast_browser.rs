@@ -7,9 +7,12 @@
 //!   otherwise one `Set-Cookie` line per directive, each the trimmed directive, and the session
 //!   is the last `__session…` directive's value (JavaScript's `split(';')[0].split('=')[1]`).
 //! - flags bit 0 set: fields are host, x-forwarded-host, x-forwarded-proto, path-and-query,
-//!   then parameter names and values. Checked: a derived URL re-parses to itself; the raw-query
-//!   reader agrees with `URLSearchParams#get` on it; after `delete` a name is gone, after
-//!   `set` it reads the value once, after `append` the last pair is the appended one.
+//!   then parameter names and values (the first four names are used). Checked: the crate's
+//!   query reader agrees with the url crate's form parser (`URLSearchParams#get`) on the
+//!   derived URL's query and on the raw query; after `delete` a name is gone, after `set` it
+//!   reads the value once, after `append` the last pair is the appended one. (That a derived
+//!   URL re-parses to itself is the url crate's own property, fuzzed there, and is not
+//!   re-checked: the second parse doubled the cost of each input.)
 #![no_main]
 
 use actix_clerk::fuzzing as f;
@@ -70,11 +73,11 @@ fuzz_target!(|data: &[u8]| {
     let Some(mut url) = f::clerk_url(&headers, "http", "localhost", &path) else {
         return;
     };
-    assert_eq!(url::Url::parse(url.as_str()).as_ref(), Ok(&url));
     let names: Vec<&str> = fields
         .iter()
         .skip(4)
         .step_by(2)
+        .take(4)
         .map(String::as_str)
         .collect();
     let values: Vec<&str> = fields
@@ -83,15 +86,27 @@ fuzz_target!(|data: &[u8]| {
         .step_by(2)
         .map(String::as_str)
         .collect();
-    let query = url.query().unwrap_or_default().to_owned();
+    // The references: the url crate's own `application/x-www-form-urlencoded` parser, over the
+    // derived URL's query and over the raw query as received (what the middleware reads).
+    let url_pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let raw_query = path
+        .split_once('?')
+        .map_or("", |(_, q)| q.split('#').next().unwrap_or_default());
+    let raw_pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw_query.as_bytes())
+        .into_owned()
+        .collect();
+    let first = |pairs: &[(String, String)], name: &str| {
+        pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    };
     for name in names
         .iter()
         .chain(["__clerk_handshake", "__clerk_db_jwt"].iter())
     {
+        assert_eq!(f::url_param(&url, name), first(&url_pairs, name), "name {name:?}");
         assert_eq!(
-            f::query_param(&query, name),
-            f::url_param(&url, name),
-            "query {query:?} name {name:?}"
+            f::query_param(raw_query, name),
+            first(&raw_pairs, name),
+            "query {raw_query:?} name {name:?}"
         );
     }
     let Some(&name) = names.first() else {

@@ -64,11 +64,11 @@ pub(crate) fn clerk_url(
     }
 }
 
-/// `url.searchParams.get(name)`.
+/// `url.searchParams.get(name)`: the crate's one query reader over the URL's query (only the
+/// names are decoded until one matches).
 pub(crate) fn param(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+    crate::authenticate::origin::query_param(url.query().unwrap_or_default(), name)
+        .map(|v| v.into_owned())
 }
 
 /// Removes every parameter named in `names` and re-serialises the query as
