@@ -96,13 +96,20 @@ fuzz_target!(|data: &[u8]| {
         .into_owned()
         .collect();
     let first = |pairs: &[(String, String)], name: &str| {
-        pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     };
     for name in names
         .iter()
         .chain(["__clerk_handshake", "__clerk_db_jwt"].iter())
     {
-        assert_eq!(f::url_param(&url, name), first(&url_pairs, name), "name {name:?}");
+        assert_eq!(
+            f::url_param(&url, name),
+            first(&url_pairs, name),
+            "name {name:?}"
+        );
         assert_eq!(
             f::query_param(raw_query, name),
             first(&raw_pairs, name),
