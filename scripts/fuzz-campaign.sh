@@ -8,8 +8,9 @@
 # (-fork=N when FUZZ_FORK=1, else -jobs=N -workers=N), over a scratch corpus seeded from
 # fuzz/corpus/<target>/ in fuzz/corpus-campaign/<target>/ (git-ignored). Afterwards
 # `-merge=1` adds to fuzz/corpus/<target>/ the smallest set of the inputs found that adds
-# coverage to what is there (the committed files, named seeds included, are kept). Prints executions and
-# exec/s per target and a total; exits non-zero when a target crashed (artifacts in
+# coverage to what is there (the committed files, named seeds included, are kept). Prints, per
+# target, executions, exec/s (libFuzzer's average_exec_per_sec summed over the workers, and
+# per worker) and libFuzzer's coverage points ("cov:"), and a total; exits non-zero when a target crashed (artifacts in
 # fuzz/artifacts/<target>/). Built without a sanitizer unless FUZZ_SANITIZER=address.
 set -uo pipefail
 
@@ -29,7 +30,7 @@ fuzz_build || exit 1
 BIN="target/$(rustc -vV | sed -n 's/^host: //p')/release"
 [[ -x "$BIN/${TARGETS[0]}" ]] || { echo "fuzz binaries not found under fuzz/target"; exit 1; }
 
-declare -A EXECS RATE RESULT BEFORE AFTER
+declare -A EXECS RATE PER_WORKER COV RESULT BEFORE AFTER
 TOTAL_EXECS=0
 FAILED=0
 for t in "${TARGETS[@]}"; do
@@ -50,12 +51,29 @@ for t in "${TARGETS[@]}"; do
     "$ROOT/fuzz/$run" "$ROOT/fuzz/corpus/$t" >"$logs/main.log" 2>&1)
   rc=$?
   execs=0
-  for log in "$logs"/*.log; do
+  cov=0
+  rate=0
+  workers=0
+  # With -jobs each worker writes fuzz-<n>.log (main.log repeats them: not counted); with
+  # -fork the one process reports in main.log.
+  worker_logs=("$logs"/fuzz-*.log)
+  [[ -e "${worker_logs[0]}" ]] || worker_logs=("$logs/main.log")
+  for log in "${worker_logs[@]}"; do
     n="$(awk '/stat::number_of_executed_units/ {print $NF}' "$log" | tail -1)"
-    execs=$(( execs + ${n:-0} ))
+    [[ -n "$n" ]] || continue
+    execs=$(( execs + n ))
+    # libFuzzer's own rate of the worker (its executions over its own running time).
+    r="$(awk '/stat::average_exec_per_sec/ {print $NF}' "$log" | tail -1)"
+    rate=$(( rate + ${r:-0} ))
+    workers=$(( workers + 1 ))
+    # libFuzzer's "cov:" field: coverage points (edges) the worker's corpus reaches.
+    c="$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')"
+    (( ${c:-0} > cov )) && cov=${c:-0}
   done
   EXECS[$t]=$execs
-  RATE[$t]=$(( execs / SHARE ))
+  RATE[$t]=$rate
+  PER_WORKER[$t]=$(( rate / (workers > 0 ? workers : 1) ))
+  COV[$t]=$cov
   TOTAL_EXECS=$(( TOTAL_EXECS + execs ))
   if [[ $rc -ne 0 ]] || ls "artifacts/$t" | grep -q .; then
     RESULT[$t]="CRASH (exit $rc, see fuzz/artifacts/$t/)"
@@ -73,8 +91,9 @@ done
 
 echo "== campaign: ${TOTAL}s in all, ${SHARE}s per target, $CORES workers"
 for t in "${TARGETS[@]}"; do
-  printf '%-22s executions=%-11s exec/s=%-8s corpus %s -> %-22s %s\n' "$t" "${EXECS[$t]}" \
-    "${RATE[$t]}" "${BEFORE[$t]}" "${AFTER[$t]}" "${RESULT[$t]}"
+  printf '%-22s executions=%-11s exec/s=%-8s per-worker=%-7s cov=%-6s corpus %s -> %-22s %s\n' \
+    "$t" "${EXECS[$t]}" "${RATE[$t]}" "${PER_WORKER[$t]}" "${COV[$t]}" "${BEFORE[$t]}" \
+    "${AFTER[$t]}" "${RESULT[$t]}"
 done
 printf '%-22s executions=%-11s exec/s=%s\n' "total" "$TOTAL_EXECS" "$(( TOTAL_EXECS / (SHARE * ${#TARGETS[@]}) ))"
 exit $FAILED
