@@ -326,6 +326,21 @@ mod tests {
             js_stringify(Some(&json!({"b":1,"a":2}))),
             "{\"b\":1,\"a\":2}"
         );
+        // Claims are parsed as JavaScript's JSON.parse does: long literals rounded to the
+        // nearest double (serde_json's float_roundtrip; without it these read one or two units
+        // in the last place away, and render differently). Expected texts from Node.
+        for (text, js) in [
+            ("966242195.047396504", "966242195.0473965"),
+            ("646544472.48245508367", "646544472.4824551"),
+            ("2411901348.5918848555250", "2411901348.591885"),
+            // Found by the fast_js campaign: the text JavaScript prints for a long integer
+            // literal read back two units in the last place away.
+            ("999000001139052155680113905215568383872", "9.990000011390521e+38"),
+            ("9.990000011390521e+38", "9.990000011390521e+38"),
+        ] {
+            let v: Value = serde_json::from_str(text).unwrap(); // ok: test
+            assert_eq!(js_stringify(Some(&v)), js, "{text}");
+        }
     }
 
     #[test]

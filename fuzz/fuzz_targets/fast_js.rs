@@ -20,12 +20,9 @@ use serde_json::Value;
 /// JSON equality with numbers compared as JavaScript numbers (`JSON.stringify(-0)` is `0`).
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        // serde_json's default float parser may round a long literal one unit in the last
-        // place away from the nearest (its `float_roundtrip` feature is off): within 1 ULP.
-        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
-            (Some(x), Some(y)) => x == y || (x.to_bits() as i64 - y.to_bits() as i64).abs() <= 1,
-            (x, y) => x == y,
-        },
+        // Exactly: the crate parses JSON numbers with serde_json's float_roundtrip, the
+        // nearest double, as JavaScript does.
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
         }
