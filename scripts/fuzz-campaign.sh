@@ -7,10 +7,11 @@
 # Each target runs for TOTAL_SECONDS / number-of-targets with one libFuzzer worker per core
 # (-fork=N when FUZZ_FORK=1, else -jobs=N -workers=N), over a scratch corpus seeded from
 # fuzz/corpus/<target>/ in fuzz/corpus-campaign/<target>/ (git-ignored). Afterwards
-# `-merge=1` adds to fuzz/corpus/<target>/ the smallest set of the inputs found that adds
-# coverage to what is there (the committed files, named seeds included, are kept). Prints, per
+# fuzz/corpus/<target>/ becomes the smallest set of its inputs and the ones found that reaches
+# the same coverage (`-merge=1` into an empty folder), plus its named seeds. Prints, per
 # target, executions, exec/s (libFuzzer's average_exec_per_sec summed over the workers, and
-# per worker) and libFuzzer's coverage points ("cov:"), and a total; exits non-zero when a target crashed (artifacts in
+# per worker) and libFuzzer's coverage points ("cov:"), and a total; exits non-zero when a
+# target crashed (artifacts in
 # fuzz/artifacts/<target>/). Built without a sanitizer unless FUZZ_SANITIZER=address.
 set -uo pipefail
 
@@ -82,10 +83,20 @@ for t in "${TARGETS[@]}"; do
   else
     RESULT[$t]="ok"
   fi
-  # Merge: the committed corpus keeps its files (named seeds included) and gains the smallest
-  # set of the inputs found that adds coverage to it.
-  "$BIN/$t" -merge=1 "corpus/$t" "$run" >"$logs/merge.log" 2>&1 || echo "merge of $t failed"
-  AFTER[$t]="$(find "corpus/$t" -type f | wc -l) files, $(du -sh "corpus/$t" | cut -f1)"
+  # Merge and minimise: the smallest set of the committed inputs and the ones found that
+  # reaches all their coverage (-merge=1 into an empty folder), plus the named seeds (names
+  # that are not a SHA-1: seeds and regression inputs), replaces fuzz/corpus/<target>/.
+  min="$(mktemp -d)"
+  if "$BIN/$t" -merge=1 "$min" "corpus/$t" "$run" >"$logs/merge.log" 2>&1; then
+    find "corpus/$t" -type f ! -regex '.*/[0-9a-f]\{40\}' -exec cp {} "$min/" \;
+    rm -rf "corpus/$t"
+    mv "$min" "corpus/$t"
+    chmod 755 "corpus/$t"
+  else
+    echo "merge of $t failed (corpus/$t left as it was)"
+    rm -rf "$min"
+  fi
+  AFTER[$t]="$(find "corpus/$t" -type f | wc -l) files, $(du -sb "corpus/$t" | cut -f1) B"
   rm -rf "$logs"
 done
 
