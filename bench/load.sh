@@ -37,6 +37,8 @@
 #   CHECK_CONNS [16]      check phase: connections of each of the 5 concurrent wrk (one per kind)
 #   PERF [0]              1: profile after the rounds (MODE=all)
 #   PERF_SECONDS [5]      length of the profile (perf record -g) under load
+#   PERF_CACHE [on]       the profiled server: ClerkRequireAuth with its token cache on (a cache
+#                         hit per request) or off (a fresh RS256 verification per request)
 #   RS256_COUNT [20000]   RS256 verifications timed per round (benchtool rs256)
 #   SERVER_CPU [0]        CPU the server (one worker / one Node process) is pinned to
 #   CLIENT_CPU [1]        CPU wrk is pinned to
@@ -211,7 +213,7 @@ SESSION_SERVERS=(
 # The API-key group (APIKEY=1): both get the API key's header.
 APIKEY_SERVERS=(
   "actix-web bare|bare|$BIN/bare"
-  "ClerkRequireAuth, API key, cache on|strict|env CLERK_SECRET_KEY=$(cat "$WORK/backend_secret" 2>/dev/null) CLERK_API_URL=$(cat "$WORK/backend_url" 2>/dev/null) $BIN/actix_clerk require cache apikey"
+  "ClerkRequireAuth, API key, cache on|strict|env CLERK_SECRET_KEY=$(cat "$WORK/backend_secret" 2>/dev/null || true) CLERK_API_URL=$(cat "$WORK/backend_url" 2>/dev/null || true) $BIN/actix_clerk require cache apikey"
 )
 # The check phase.
 CHECK_SERVERS=(
@@ -665,7 +667,9 @@ check_phase() {
 # --- the profile -------------------------------------------------------------------------
 profile() {
   echo
-  echo "profile: ClerkRequireAuth, cache on, under wrk -t1 -c$CONNS (one token), perf record -g for ${PERF_SECONDS}s"
+  local server="$ON"
+  case ${PERF_CACHE:-on} in on) ;; off) server="$OFF" ;; *) die "PERF_CACHE must be on or off" ;; esac
+  echo "profile: ClerkRequireAuth, cache ${PERF_CACHE:-on}, under wrk -t1 -c$CONNS (one token), perf record -g for ${PERF_SECONDS}s"
   if ! command -v perf >/dev/null; then
     (apt_install linux-perf) || true
   fi
@@ -679,7 +683,7 @@ profile() {
     echo "perf: hardware counters are not supported here (perf stat -e instructions: $(grep -o '<not supported>\|<not counted>' <<<"$stat" | head -n1 || echo error)); sampling the cpu-clock software event instead"
     event=(-e cpu-clock)
   fi
-  start_server "$ON"
+  start_server "$server"
   check_server strict || { log "failed the curl check"; exit 1; }
   taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$WARMUP" -H "Authorization: Bearer $TOKEN" "$URL" >/dev/null
   local secs=${PERF_SECONDS%s}
