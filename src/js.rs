@@ -335,7 +335,10 @@ mod tests {
             ("2411901348.5918848555250", "2411901348.591885"),
             // Found by the fast_js campaign: the text JavaScript prints for a long integer
             // literal read back two units in the last place away.
-            ("999000001139052155680113905215568383872", "9.990000011390521e+38"),
+            (
+                "999000001139052155680113905215568383872",
+                "9.990000011390521e+38",
+            ),
             ("9.990000011390521e+38", "9.990000011390521e+38"),
         ] {
             let v: Value = serde_json::from_str(text).unwrap(); // ok: test
