@@ -11,8 +11,8 @@
 # the same coverage (`-merge=1` into an empty folder), plus its named seeds. Prints, per
 # target, executions, exec/s (libFuzzer's average_exec_per_sec summed over the workers, and
 # per worker) and libFuzzer's coverage points ("cov:"), and a total; exits non-zero when a
-# target crashed (artifacts in
-# fuzz/artifacts/<target>/). Built without a sanitizer unless FUZZ_SANITIZER=address.
+# target crashed (artifacts in fuzz/artifacts/<target>/). Built without a sanitizer unless
+# FUZZ_SANITIZER=address.
 set -uo pipefail
 
 TOTAL="${1:?usage: scripts/fuzz-campaign.sh TOTAL_SECONDS [target ...]}"
