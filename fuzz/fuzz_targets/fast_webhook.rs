@@ -48,29 +48,19 @@ fuzz_target!(|data: &[u8]| {
     let Some((flags, head, body)) = actix_clerk_fuzz::flags_head_body(data) else {
         return;
     };
+    let head = actix_clerk_fuzz::head_lines(head, b"sig");
+    let clean = head.clean;
     let mut headers = HeaderMap::new();
-    let mut own_sigs = String::new();
-    let mut clean = true;
-    for line in head.split(|&b| b == b'\n') {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let (name, value) = (&line[..colon], &line[colon + 1..]);
-        if name == b"sig" {
-            own_sigs = value
-                .iter()
-                .filter(|b| b.is_ascii_graphic() || **b == b' ')
-                .map(|&b| char::from(b))
-                .collect();
-            continue;
-        }
-        let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
-        else {
-            continue;
-        };
-        clean &= !name.as_str().starts_with("svix-") && !name.as_str().starts_with("webhook-");
+    for (name, value) in head.headers {
         headers.append(name, value);
     }
+    let own_sigs: String = head
+        .field
+        .unwrap_or_default()
+        .iter()
+        .filter(|b| b.is_ascii_graphic() || **b == b' ')
+        .map(|&b| char::from(b))
+        .collect();
     let text = f::webhook_body_text(body);
     let offset = (i64::from(flags >> 2) - 32) * 10;
     if flags & 1 == 1 {

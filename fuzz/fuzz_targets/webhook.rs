@@ -68,32 +68,17 @@ fuzz_target!(|data: &[u8]| {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
 
-    let mut lines: Vec<(HeaderName, HeaderValue)> = Vec::new();
-    let mut id = String::from("msg_fuzz");
-    let mut clean = true;
-    for line in head.split(|&b| b == b'\n') {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let (name, value) = (&line[..colon], &line[colon + 1..]);
-        let value = value.strip_prefix(b" ").unwrap_or(value);
-        if name == b"id" {
-            id = value
-                .iter()
+    let head = actix_clerk_fuzz::head_lines(head, b"id");
+    let (mut lines, clean) = (head.headers, head.clean);
+    let mut id: String = head.field.map_or_else(
+        || String::from("msg_fuzz"),
+        |v| {
+            v.iter()
                 .filter(|b| b.is_ascii_graphic())
                 .map(|&b| char::from(b))
-                .collect();
-            continue;
-        }
-        let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
-        else {
-            continue;
-        };
-        if name.as_str().starts_with("svix-") || name.as_str().starts_with("webhook-") {
-            clean = false;
-        }
-        lines.push((name, value));
-    }
+                .collect()
+        },
+    );
     let sign = flags & 1 == 1;
     let offset = (i64::from(flags >> 2) - 32) * 10;
     if sign {

@@ -34,6 +34,45 @@ pub fn flags_head_body(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     })
 }
 
+/// A webhook input's head read as header lines (see [`head_lines`]).
+pub struct HeadLines<'a> {
+    /// The `name: value` lines that make a header line, in order.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The value of the last line named as the target's own field (not a header), raw.
+    pub field: Option<&'a [u8]>,
+    /// False when a line sets a `svix-*` or `webhook-*` header itself.
+    pub clean: bool,
+}
+
+/// Reads the head of [`flags_head_body`]: `name: value` lines (one space after the colon
+/// dropped; lines without a colon, or that are no valid header name or value, skipped). The
+/// line named `field` carries one of the target's own inputs and is not a header.
+pub fn head_lines<'a>(head: &'a [u8], field: &[u8]) -> HeadLines<'a> {
+    let mut out = HeadLines {
+        headers: Vec::new(),
+        field: None,
+        clean: true,
+    };
+    for line in head.split(|&b| b == b'\n') {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
+        let value = value.strip_prefix(b" ").unwrap_or(value);
+        if name == field {
+            out.field = Some(value);
+            continue;
+        }
+        let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+        else {
+            continue;
+        };
+        out.clean &= !name.as_str().starts_with("svix-") && !name.as_str().starts_with("webhook-");
+        out.headers.push((name, value));
+    }
+    out
+}
+
 /// A 2048-bit RSA key made for these fuzz targets only (it signs nothing else anywhere), fixed so
 /// that the committed seed tokens verify (`fuzz/seeds/make_seeds.rs` mints them with it).
 const TEST_ONLY_PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----
